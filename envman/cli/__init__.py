@@ -1,0 +1,114 @@
+"""The command line: the only layer that imports click. Commands load lazily so
+`envman get` pays only for what `get` uses."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any, NoReturn
+
+import click
+
+# command name -> "module:attribute"; modules are imported only when the command runs.
+COMMANDS: dict[str, str] = {
+    "init": "envman.cli.core:init_cmd",
+    "import": "envman.cli.core:import_cmd",
+    "set": "envman.cli.core:set_cmd",
+    "unset": "envman.cli.core:unset_cmd",
+    "get": "envman.cli.core:get_cmd",
+    "show": "envman.cli.core:show_cmd",
+    "status": "envman.cli.core:status_cmd",
+    "history": "envman.cli.core:history_cmd",
+    "log": "envman.cli.core:history_cmd",
+    "repair": "envman.cli.core:repair_cmd",
+    "ledger": "envman.cli.core:ledger_group",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *(n for n in COMMANDS if n != "log")})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS:
+            module, _, attr = COMMANDS[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
+@click.option("-C", "--project-dir", type=click.Path(file_okay=False), help="Run as if started in this folder.")
+@click.version_option(package_name="envman", message="envman %(version)s")
+def cli(project_dir: str | None) -> None:
+    """Keep an application's configuration apart per environment and move it safely.
+
+    \b
+    Example:
+      envman status
+      envman diff staging production
+      envman promote staging production --dry-run
+    """
+    if project_dir:
+        try:
+            os.chdir(project_dir)
+        except OSError as exc:
+            raise click.BadParameter(f"cannot enter {project_dir}: {exc.strerror}", param_hint="--project-dir") from None
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    from envman.cli.output import error_line
+
+    error_line(message)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point and the one error boundary: every failure becomes one line and an exit code."""
+    from envman.errors import EnvmanError
+
+    try:
+        cli.main(args=argv, prog_name="envman", standalone_mode=False)
+    except EnvmanError as exc:
+        _fail(str(exc), exc.exit_code)
+    except click.exceptions.Abort:
+        _fail("aborted", 2)
+    except click.exceptions.NoArgsIsHelp as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "")
+        sys.exit(2)
+    except click.ClickException as exc:
+        hint = ""
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None:
+            hint = f"; see `{ctx.command_path} --help`"
+        _fail(exc.format_message().replace("\n", " ") + hint, 2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted; nothing was changed", 130)
+    except BrokenPipeError:
+        # stdout closed early (e.g. `envman history | head`): not an error worth a message
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as exc:  # noqa: BLE001 - the boundary: a bug must still not print a traceback
+        if os.environ.get("ENVMAN_DEBUG"):
+            raise
+        # only the type: an exception's text could carry a value
+        _fail(f"internal error ({type(exc).__name__}); please report it, and re-run with ENVMAN_DEBUG=1 for details", 2)
+    sys.exit(0)
+
+
+def run_with_exit(code: int) -> NoReturn:
+    """End a command with ``code`` (1 = something found) after its output is written."""
+    raise click.exceptions.Exit(code)
+
+
+def ctx_obj(ctx: click.Context) -> dict[str, Any]:
+    return ctx.ensure_object(dict)

@@ -1,0 +1,208 @@
+"""Encryption, masking and fingerprints. The only module that touches `cryptography`.
+
+Format of a ciphertext (version-tagged so the scheme can change later)::
+
+    envman:v1:<ephemeral X25519 public key, b64url>:<nonce + AES-256-GCM ciphertext, b64url>
+
+Writers need only the environment's public key: each write generates one
+ephemeral key pair, does one X25519 agreement and derives an AES key with HKDF
+bound to (project, environment). Every value is encrypted with associated data
+binding (project, environment, variable), so a ciphertext moved to another
+variable or environment fails authentication.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from typing import TYPE_CHECKING
+
+from envman.errors import InvalidValue, KeyUnavailable, TamperError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+CIPHER_PREFIX = "envman:v1:"
+PUBLIC_PREFIX = "envman-pk1:"
+PRIVATE_PREFIX = "envman-sk1:"
+FINGERPRINT_PREFIX = "fp1:"
+# scrypt cost: 4 MiB of memory and ~20 ms per value; slow enough to make guessing
+# low-entropy secrets from the public fingerprint expensive, fast enough for import.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**12, 8, 1
+
+
+def _b64e(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Secret:
+    """A plaintext secret whose ``repr``/``str`` never show the value; use ``reveal()``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The plaintext. Call only where it must leave the process (output with --reveal, exports)."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({mask(self._value)!r})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def generate_keypair() -> tuple[str, str]:
+    """A new environment key pair as (public, private) text."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+    key = X25519PrivateKey.generate()
+    raw_private = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    raw_public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return PUBLIC_PREFIX + _b64e(raw_public), PRIVATE_PREFIX + _b64e(raw_private)
+
+
+def _raw_key(text: str, prefix: str, what: str) -> bytes:
+    text = text.strip()
+    if not text.startswith(prefix):
+        raise InvalidValue(f"{what} is not an envman key (expected it to start with {prefix})", "copy the whole key as `envman init` printed or stored it")
+    try:
+        raw = _b64d(text[len(prefix):])
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise InvalidValue(f"{what} is corrupted (wrong length)", "restore the key from your keychain or backup")
+    return raw
+
+
+def public_from_private(private: str) -> str:
+    """The public key text belonging to a private key text."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    key = X25519PrivateKey.from_private_bytes(_raw_key(private, PRIVATE_PREFIX, "private key"))
+    return PUBLIC_PREFIX + _b64e(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
+def _aad(project: str, env: str, var: str) -> bytes:
+    return f"envman:v1\x00{project}\x00{env}\x00{var}".encode()
+
+
+def _derive(shared: bytes, epk: bytes, recipient: bytes, project: str, env: str) -> AESGCM:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    info = f"envman v1 data key\x00{project}\x00{env}".encode()
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=epk + recipient, info=info).derive(shared)
+    return AESGCM(key)
+
+
+class Encryptor:
+    """Encrypts values for one environment; one key agreement per instance."""
+
+    def __init__(self, project: str, env: str, public_key: str) -> None:
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        recipient = _raw_key(public_key, PUBLIC_PREFIX, f"public key of {env!r} in envman.toml")
+        ephemeral = X25519PrivateKey.generate()
+        epk = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
+        self._aead = _derive(shared, epk, recipient, project, env)
+        self._head = CIPHER_PREFIX + _b64e(epk) + ":"
+        self.project, self.env = project, env
+
+    def encrypt(self, var: str, plaintext: str) -> str:
+        """Ciphertext of ``plaintext`` bound to this project, environment and ``var``."""
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, plaintext.encode("utf-8"), _aad(self.project, self.env, var))
+        return self._head + _b64e(nonce + sealed)
+
+
+class Decryptor:
+    """Decrypts values of one environment; caches one key agreement per ephemeral key."""
+
+    def __init__(self, project: str, env: str, private_key: str, expected_public: str) -> None:
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+        raw = _raw_key(private_key, PRIVATE_PREFIX, f"private key for {env!r}")
+        self._key = X25519PrivateKey.from_private_bytes(raw)
+        if public_from_private(private_key) != expected_public.strip():
+            raise KeyUnavailable(
+                f"the private key given for {env!r} does not match its public key in envman.toml",
+                f"it may be another environment's key; provide {env!r}'s own key",
+            )
+        self._recipient = _raw_key(expected_public, PUBLIC_PREFIX, f"public key of {env!r}")
+        self._cache: dict[str, AESGCM] = {}
+        self.project, self.env = project, env
+
+    def decrypt(self, var: str, token: str) -> Secret:
+        """Plaintext of ``token`` as a Secret; tampering is reported naming the variable."""
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+        where = f"{self.env}/{var}"
+        if not token.startswith(CIPHER_PREFIX):
+            raise TamperError(f"{where}: stored value is not envman ciphertext", "it was edited by hand; restore it with `envman rollback` or set it again")
+        try:
+            epk_text, body_text = token[len(CIPHER_PREFIX):].split(":")
+            body = _b64d(body_text)
+            aead = self._cache.get(epk_text)
+            if aead is None:
+                epk = _b64d(epk_text)
+                shared = self._key.exchange(X25519PublicKey.from_public_bytes(epk))
+                aead = self._cache[epk_text] = _derive(shared, epk, self._recipient, self.project, self.env)
+            plain = aead.decrypt(body[:12], body[12:], _aad(self.project, self.env, var))
+            return Secret(plain.decode("utf-8"))
+        except (InvalidTag, ValueError, UnicodeDecodeError):
+            raise TamperError(
+                f"{where}: ciphertext does not belong to this variable (copied from another variable or environment, or edited)",
+                "restore it with `envman rollback` or set it again, and find who changed the file",
+            ) from None
+
+
+def mask(value: str) -> str:
+    """Masked form such as ``sk-…cdef``: a short type prefix and at most 4 trailing characters."""
+    n = len(value)
+    if n < 8:
+        return "…"
+    tail = 4 if n >= 16 else 2
+    prefix = ""
+    for sep in ("-", "_"):
+        i = value.find(sep)
+        if 0 < i <= 7 and value[:i].isalnum() and i + 1 <= n // 4 + 1:
+            prefix = value[: i + 1]
+            break
+    return f"{prefix}…{value[-tail:]}"
+
+
+def fingerprint(salt: str, value: str) -> str:
+    """Slow salted hash of a secret, truncated: equal values give equal fingerprints within a project."""
+    digest = hashlib.scrypt(
+        value.encode("utf-8"), salt=("envman-fp\x00" + salt).encode(), n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=12
+    )
+    return FINGERPRINT_PREFIX + digest.hex()
+
+
+def new_salt() -> str:
+    """A random per-project salt for fingerprints."""
+    return _b64e(os.urandom(16))
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex SHA-256, used for the ledger chain and profile hashes."""
+    return hashlib.sha256(data).hexdigest()

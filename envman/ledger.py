@@ -1,0 +1,150 @@
+"""The append-only, hash-chained ledger: one JSON object per line.
+
+Each line starts with ``{"prev":"<sha256 of the previous line>"`` so the chain
+can be checked by slicing, without parsing, and the hash of an entry is the
+SHA-256 of its exact line bytes. Entries never hold values: only names, masked
+key ids and hashes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from envman.crypto import sha256_hex
+from envman.errors import TamperError
+
+GENESIS = "0" * 64
+# Events that write a new version of an environment.
+VERSION_EVENTS = frozenset({"import", "set", "unset", "rotate", "promote", "rollback", "owner", "rekey"})
+# Events that attest a version as known good (verify only when it passed).
+GOOD_EVENTS = frozenset({"mark-good", "verify"})
+_PREFIX = b'{"prev":"'
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ledger event."""
+
+    seq: int
+    time: str
+    actor: str
+    event: str
+    env: str = ""
+    version: int = 0
+    changed: tuple[str, ...] = ()
+    keys: dict[str, str] = field(default_factory=dict)  # variable -> masked key id
+    profile: str = ""  # content hash of the version this event produced or refers to
+    detail: dict[str, Any] = field(default_factory=dict)
+    prev: str = GENESIS
+    hash: str = ""  # sha256 of this entry's line; filled when encoded or read
+
+    @property
+    def marks_good(self) -> bool:
+        return self.event == "mark-good" or (self.event == "verify" and bool(self.detail.get("ok")))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq, "time": self.time, "actor": self.actor, "event": self.event, "env": self.env,
+            "version": self.version, "changed": list(self.changed), "keys": self.keys, "profile": self.profile,
+            "detail": self.detail, "prev": self.prev, "hash": self.hash,
+        }
+
+
+def encode(entry: Entry) -> tuple[bytes, str]:
+    """The entry's line (with newline) and its hash."""
+    obj: dict[str, Any] = {"prev": entry.prev}  # first, at a fixed offset
+    obj.update(
+        seq=entry.seq, time=entry.time, actor=entry.actor, event=entry.event, env=entry.env,
+        version=entry.version, changed=list(entry.changed), keys=entry.keys, profile=entry.profile,
+        detail=entry.detail,
+    )
+    line = json.dumps(obj, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return line + b"\n", sha256_hex(line)
+
+
+def decode(line: bytes, where: str = "ledger") -> Entry:
+    """Parse one line (without newline), validating the field types."""
+    try:
+        obj = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        raise TamperError(f"{where}: a line is not valid JSON", "run `envman ledger verify` to find it") from None
+    if not isinstance(obj, dict) or not line.startswith(_PREFIX):
+        raise TamperError(f"{where}: a line is not a ledger entry", "run `envman ledger verify` to find it")
+    ints, strs = ("seq", "version"), ("prev", "time", "actor", "event", "env", "profile")
+    ok = all(isinstance(obj.get(k), int) and not isinstance(obj.get(k), bool) for k in ints)
+    ok = ok and all(isinstance(obj.get(k), str) for k in strs)
+    ok = ok and isinstance(obj.get("changed"), list) and all(isinstance(c, str) for c in obj["changed"])
+    ok = ok and isinstance(obj.get("keys"), dict) and isinstance(obj.get("detail"), dict)
+    if not ok:
+        raise TamperError(f"{where}: an entry has missing or mistyped fields", "run `envman ledger verify` to find it")
+    return Entry(
+        seq=obj["seq"], time=obj["time"], actor=obj["actor"], event=obj["event"], env=obj["env"],
+        version=obj["version"], changed=tuple(obj["changed"]), keys=obj["keys"], profile=obj["profile"],
+        detail=obj["detail"], prev=obj["prev"], hash=sha256_hex(line),
+    )
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """The first place where the chain breaks."""
+
+    line: int  # 1-based line number
+    seq: int | None
+    message: str
+
+
+def check_chain(lines: Iterable[bytes]) -> tuple[int, str, ChainProblem | None]:
+    """Walk raw lines (each without newline); return (count, head hash, first problem or None).
+
+    The fast path slices the ``prev`` field and compares hashes; lines are only
+    parsed to name a problem or to check the sequence numbers.
+    """
+    import hashlib
+
+    prev = GENESIS.encode()
+    count = 0
+    for number, line in enumerate(lines, 1):
+        if line[:9] != _PREFIX or line[73:74] != b'"' or line[9:73] != prev:
+            seq = _seq_of(line)
+            if line[:9] != _PREFIX:
+                return count, prev.decode(), ChainProblem(number, seq, f"line {number} is not a ledger entry (edited or corrupted)")
+            what = "an entry before it was edited or removed" if number > 1 else "the first entry is not the start of a ledger"
+            return count, prev.decode(), ChainProblem(number, seq, f"entry #{seq} at line {number} does not follow its predecessor: {what}")
+        seq = _seq_of(line)
+        if seq != number:
+            return count, prev.decode(), ChainProblem(number, seq, f"entry at line {number} has sequence {seq}, expected {number}: entries were removed or reordered")
+        prev = hashlib.sha256(line).hexdigest().encode()
+        count += 1
+    return count, prev.decode(), None
+
+
+def _seq_of(line: bytes) -> int | None:
+    # `"seq":N,` directly follows the 64-hex prev field.
+    start = line.find(b'"seq":', 73)
+    if start < 0:
+        return None
+    end = line.find(b",", start)
+    try:
+        return int(line[start + 6 : end])
+    except ValueError:
+        return None
+
+
+def iter_lines_reversed(fh: Any, end: int, block: int = 65536) -> Iterator[bytes]:
+    """Yield the complete lines of a binary file before offset ``end``, last first."""
+    pos, tail = end, b""
+    while pos > 0:
+        step = min(block, pos)
+        pos -= step
+        fh.seek(pos)
+        chunk = fh.read(step) + tail
+        parts = chunk.split(b"\n")
+        tail = parts[0]
+        for part in reversed(parts[1:]):
+            if part:
+                yield part
+    if tail:
+        yield tail

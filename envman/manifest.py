@@ -1,0 +1,198 @@
+"""envman.toml: project id, environments in promotion order, public keys, schema.
+
+Read with ``tomllib`` (fast); edited with ``tomlkit`` only when envman itself
+changes the file (init, import of new variables), so a user's comments survive.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from envman.errors import InvalidValue, NotFound, ProjectNotFound
+from envman.schema import PROJECT_ID, VarSpec, check_env_name, spec_from_toml
+
+MANIFEST = "envman.toml"
+DEFAULT_ENVS = ("test", "staging", "production")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The parsed, validated envman.toml."""
+
+    root: Path
+    project: str
+    environments: tuple[str, ...]
+    salt: str
+    public_keys: dict[str, str]
+    variables: dict[str, VarSpec]
+    backend: dict[str, Any] = field(default_factory=dict)
+    probe: dict[str, Any] = field(default_factory=dict)
+    exports: dict[str, Any] = field(default_factory=dict)
+    check: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return self.root / MANIFEST
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "environments"
+
+    def require_env(self, env: str) -> str:
+        """Return ``env`` if the project has it, else raise naming the known ones."""
+        check_env_name(env)
+        if env not in self.environments:
+            raise NotFound(f"unknown environment {env!r}", f"known: {', '.join(self.environments)}; add one with `envman init --env {env}`")
+        return env
+
+    def public_key(self, env: str) -> str:
+        key = self.public_keys.get(env)
+        if not key:
+            raise InvalidValue(f"envman.toml has no public key for {env!r}", f"run `envman init --env {env}` to create its key pair")
+        return key
+
+    def spec(self, var: str) -> VarSpec | None:
+        return self.variables.get(var)
+
+    def spec_or_default(self, var: str) -> VarSpec:
+        """The schema entry, or an implicit string variable for names outside the schema."""
+        return self.variables.get(var) or VarSpec(name=var)
+
+    def is_last(self, env: str) -> bool:
+        """True for the last environment of the promotion order (production by default)."""
+        return bool(self.environments) and env == self.environments[-1]
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The folder holding envman.toml: ``ENVMAN_PROJECT``, else ``start`` or the cwd and its parents."""
+    explicit = os.environ.get("ENVMAN_PROJECT")
+    here = Path(explicit) if explicit else (start or Path.cwd())
+    here = here.absolute()
+    for folder in (here, *here.parents):
+        if (folder / MANIFEST).is_file():
+            return folder
+        if explicit:
+            break
+    raise ProjectNotFound(f"no {MANIFEST} in {here} or its parents", "run `envman init` to create a project, or cd into one")
+
+
+def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise InvalidValue(f"{MANIFEST}: [{key}] must be a table", f"fix {MANIFEST}")
+    return value
+
+
+def parse_manifest(root: Path, data: dict[str, Any]) -> Manifest:
+    """Validate the raw TOML mapping of envman.toml."""
+    project = _table(data, "project")
+    pid = project.get("id")
+    if not isinstance(pid, str) or not PROJECT_ID.match(pid):
+        raise InvalidValue(f"{MANIFEST}: [project] id is missing or invalid", "use lower-case letters, digits, '.', '_' or '-'")
+    envs = project.get("environments", list(DEFAULT_ENVS))
+    if not isinstance(envs, list) or not envs or not all(isinstance(e, str) for e in envs):
+        raise InvalidValue(f"{MANIFEST}: [project] environments must be a non-empty list of names", "e.g. environments = [\"test\", \"staging\", \"production\"]")
+    for env in envs:
+        check_env_name(env)
+    if len(set(envs)) != len(envs):
+        raise InvalidValue(f"{MANIFEST}: an environment is listed twice", f"fix {MANIFEST}")
+    salt = project.get("fingerprint_salt")
+    if not isinstance(salt, str) or len(salt) < 16:
+        raise InvalidValue(f"{MANIFEST}: [project] fingerprint_salt is missing", "it is created by `envman init`; restore it from git")
+    keys = _table(data, "keys")
+    if not all(isinstance(v, str) for v in keys.values()):
+        raise InvalidValue(f"{MANIFEST}: [keys] values must be public key strings", f"fix {MANIFEST}")
+    variables = {name: spec_from_toml(name, raw) for name, raw in _table(data, "variables").items()}
+    return Manifest(
+        root=root,
+        project=pid,
+        environments=tuple(envs),
+        salt=salt,
+        public_keys=dict(keys),
+        variables=variables,
+        backend=_table(data, "backend"),
+        probe=_table(data, "probe"),
+        exports=_table(data, "exports"),
+        check=_table(data, "check"),
+    )
+
+
+def load_manifest(root: Path | None = None) -> Manifest:
+    """Find and read envman.toml."""
+    import tomllib
+
+    folder = root if root is not None else find_root()
+    path = folder / MANIFEST
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ProjectNotFound(f"no {MANIFEST} in {folder}", "run `envman init` first") from None
+    except OSError as exc:
+        raise InvalidValue(f"cannot read {path}: {exc.strerror}", "check the file's permissions") from None
+    try:
+        text = raw.decode("utf-8")
+        if text.startswith("\ufeff"):
+            raise InvalidValue(f"{path} starts with a byte-order mark", "save it as UTF-8 without BOM")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise InvalidValue(f"{path} is not UTF-8 text", "save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidValue(f"{path} is not valid TOML ({exc})", "fix the syntax or restore it from git") from None
+    return parse_manifest(folder, data)
+
+
+def render_new_manifest(project: str, envs: list[str], salt: str, keys: dict[str, str]) -> str:
+    """The text of a fresh envman.toml with the example LLM schema commented in."""
+    import tomlkit
+
+    doc = tomlkit.document()
+    doc.add(tomlkit.comment("envman manifest: commit this file. Public keys only; private keys stay in your keychain."))
+    proj = tomlkit.table()
+    proj.add("id", project)
+    proj.add(tomlkit.comment("promotion order: changes move left to right, the last one is production"))
+    proj.add("environments", envs)
+    proj.add("fingerprint_salt", salt)
+    doc.add("project", proj)
+    key_table = tomlkit.table()
+    for env, key in keys.items():
+        key_table.add(env, key)
+    doc.add("keys", key_table)
+    backend = tomlkit.table()
+    backend.add("type", "files")
+    doc.add("backend", backend)
+    doc.add("variables", tomlkit.table(is_super_table=True))
+    return tomlkit.dumps(doc)
+
+
+def edit_manifest(root: Path, edit: Any) -> None:
+    """Apply ``edit(doc)`` to envman.toml with tomlkit, keeping comments, written atomically."""
+    import tomlkit
+
+    from envman.fsutil import atomic_write
+
+    path = root / MANIFEST
+    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    edit(doc)
+    atomic_write(path, tomlkit.dumps(doc).encode("utf-8"))
+
+
+def spec_to_table(spec: VarSpec) -> dict[str, Any]:
+    """The ``[variables.NAME]`` table for a spec, omitting defaults."""
+    table: dict[str, Any] = {"type": spec.type}
+    if spec.required:
+        table["required"] = True
+    for key in ("promote", "owner", "rotation_method", "description"):
+        if getattr(spec, key):
+            table[key] = getattr(spec, key)
+    if spec.rotation_days:
+        table["rotation_days"] = spec.rotation_days
+    if spec.pin:
+        table["pin"] = list(spec.pin)
+    if spec.ignore:
+        table["ignore"] = list(spec.ignore)
+    if spec.export_as:
+        table["export_as"] = dict(spec.export_as)
+    return table

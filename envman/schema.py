@@ -1,0 +1,210 @@
+"""Names, variable types and value validation (pure, no I/O)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from envman.errors import InvalidValue
+
+# `\Z`, never `$`: `$` also matches before a trailing newline, so "A\n" would pass.
+ENV_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}\Z")
+VAR_NAME = re.compile(r"[A-Z_][A-Z0-9_]*\Z")
+PROJECT_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}\Z")
+
+TYPES = ("secret", "url", "model", "duration_ms", "log_level", "string", "int", "bool")
+LOG_LEVELS = frozenset(
+    {"trace", "debug", "info", "notice", "warn", "warning", "error", "critical", "fatal", "silent", "off"}
+)
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+PROMOTE_POLICIES = ("move", "keep")
+MAX_VALUE_BYTES = 1024 * 1024
+
+# Names that hold credentials by convention; such variables are stored encrypted.
+_SECRET_NAME = re.compile(r"(^|_)(KEY|SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIALS?|PRIVATE)(_|\Z)|PASSWORD")
+
+
+def check_env_name(name: str) -> str:
+    """Return ``name`` if it is a valid environment name, else raise."""
+    if not ENV_NAME.match(name):
+        raise InvalidValue(
+            f"invalid environment name {name!r}",
+            "use 1-32 characters: a lower-case letter, then lower-case letters, digits or '-'",
+        )
+    return name
+
+
+def check_var_name(name: str) -> str:
+    """Return ``name`` if it is a valid variable name, else raise."""
+    if not VAR_NAME.match(name):
+        raise InvalidValue(
+            f"invalid variable name {name!r}",
+            "use upper-case letters, digits and '_', not starting with a digit",
+        )
+    return name
+
+
+def looks_secret(name: str) -> bool:
+    """True for names that conventionally hold credentials (``*_KEY``, ``*_TOKEN``...)."""
+    return bool(_SECRET_NAME.search(name))
+
+
+@dataclass(frozen=True)
+class VarSpec:
+    """One variable of the schema in envman.toml."""
+
+    name: str
+    type: str = "string"
+    required: bool = False
+    promote: str = ""  # "move" | "keep"; empty means the type's default
+    pin: tuple[str, ...] = ()  # environments that keep their own value on promote
+    owner: str = ""
+    rotation_method: str = ""
+    rotation_days: int = 0
+    ignore: tuple[str, ...] = ()  # check rule ids ignored for this variable
+    export_as: dict[str, str] = field(default_factory=dict)  # target/service -> name
+    description: str = ""
+
+    @property
+    def secret(self) -> bool:
+        return self.type == "secret"
+
+    @property
+    def promote_policy(self) -> str:
+        """Secrets never move between environments unless explicitly allowed."""
+        return self.promote or ("keep" if self.secret else "move")
+
+
+def spec_from_toml(name: str, raw: object) -> VarSpec:
+    """Build a VarSpec from its ``[variables.NAME]`` table, validating every field."""
+    check_var_name(name)
+    if not isinstance(raw, dict):
+        raise InvalidValue(f"envman.toml: [variables.{name}] must be a table", "see `envman init` output for the format")
+    where = f"envman.toml [variables.{name}]"
+    typ = raw.get("type", "string")
+    if typ not in TYPES:
+        raise InvalidValue(f"{where}: unknown type {typ!r}", f"use one of {', '.join(TYPES)}")
+    promote = raw.get("promote", "")
+    if promote and promote not in PROMOTE_POLICIES:
+        raise InvalidValue(f"{where}: promote must be 'move' or 'keep'", "fix envman.toml")
+    pin = raw.get("pin", [])
+    days = raw.get("rotation_days", 0)
+    ignore = raw.get("ignore", [])
+    export_as = raw.get("export_as", {})
+    if not isinstance(pin, list) or not all(isinstance(p, str) for p in pin):
+        raise InvalidValue(f"{where}: pin must be a list of environment names", "fix envman.toml")
+    if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+        raise InvalidValue(f"{where}: rotation_days must be a whole number >= 0", "fix envman.toml")
+    if not isinstance(ignore, list) or not all(isinstance(i, str) for i in ignore):
+        raise InvalidValue(f"{where}: ignore must be a list of rule ids such as \"E009\"", "fix envman.toml")
+    if not isinstance(export_as, dict) or not all(isinstance(v, str) for v in export_as.values()):
+        raise InvalidValue(f"{where}: export_as must map a target to a name", "fix envman.toml")
+    for key in ("owner", "rotation_method", "description"):
+        if not isinstance(raw.get(key, ""), str):
+            raise InvalidValue(f"{where}: {key} must be a string", "fix envman.toml")
+    required = raw.get("required", False)
+    if not isinstance(required, bool):
+        raise InvalidValue(f"{where}: required must be true or false", "fix envman.toml")
+    return VarSpec(
+        name=name,
+        type=typ,
+        required=required,
+        promote=promote,
+        pin=tuple(pin),
+        owner=raw.get("owner", ""),
+        rotation_method=raw.get("rotation_method", ""),
+        rotation_days=days,
+        ignore=tuple(ignore),
+        export_as=dict(export_as),
+        description=raw.get("description", ""),
+    )
+
+
+def validate_value(spec: VarSpec, value: str) -> str:
+    """Return ``value`` if it is valid for the variable's type; raise naming the variable, never the value."""
+    name = spec.name
+    if "\x00" in value:
+        raise InvalidValue(f"{name}: value contains a NUL byte", "environment variables cannot hold NUL; remove it")
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_VALUE_BYTES:
+        raise InvalidValue(f"{name}: value is larger than 1 MiB", "store large data in a file and keep its path here")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidValue(f"{name}: value is not valid UTF-8 text", "re-enter it as UTF-8") from None
+    t = spec.type
+    if t == "secret":
+        if not value:
+            raise InvalidValue(f"{name}: a secret cannot be empty", "give the secret value, or `envman unset` it")
+        return value
+    if t in ("url", "model", "duration_ms", "log_level", "int", "bool") and (value != value.strip() or "\n" in value):
+        raise InvalidValue(f"{name}: value has leading/trailing whitespace or a line break", "remove the whitespace")
+    if t == "url":
+        problem = url_problem(value)
+        if problem:
+            raise InvalidValue(f"{name}: {problem}", "give the API root such as https://api.example.com/v1")
+    elif t == "model":
+        if not value or any(c.isspace() for c in value):
+            raise InvalidValue(f"{name}: a model name must be non-empty without spaces", "use the exact name from the provider's model list")
+    elif t == "duration_ms":
+        if not value.isascii() or not value.isdigit() or int(value) <= 0:
+            raise InvalidValue(f"{name}: a duration must be a positive whole number of milliseconds", "for example 60000 for one minute")
+    elif t == "log_level":
+        if value.lower() not in LOG_LEVELS:
+            raise InvalidValue(f"{name}: unknown log level", f"use one of {', '.join(sorted(LOG_LEVELS))}")
+    elif t == "int":
+        body = value[1:] if value[:1] in "+-" else value
+        if not body.isascii() or not body.isdigit():
+            raise InvalidValue(f"{name}: not a whole number", "use digits only, e.g. 42")
+    elif t == "bool":
+        if value.lower() not in TRUE_WORDS | FALSE_WORDS:
+            raise InvalidValue(f"{name}: not a boolean", "use true or false")
+    return value
+
+
+def url_problem(value: str) -> str:
+    """Describe why ``value`` is not an absolute http(s) URL, or return ''."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return "not a valid URL"
+    if parts.scheme not in ("http", "https"):
+        return "URL must start with https:// (or http://)"
+    if not parts.hostname:
+        return "URL has no host"
+    if any(c.isspace() for c in value):
+        return "URL contains whitespace"
+    return ""
+
+
+def coerce(spec: VarSpec, value: str) -> object:
+    """Typed value for ``envman.load()``: ints for int/duration, bools for bool, str otherwise."""
+    if spec.type in ("int", "duration_ms"):
+        return int(value)
+    if spec.type == "bool":
+        return value.lower() in TRUE_WORDS
+    return value
+
+
+def infer_type(name: str, value: str) -> str:
+    """Guess a schema type for an imported variable from its name and value."""
+    if looks_secret(name):
+        return "secret"
+    if value.startswith(("http://", "https://")) and not url_problem(value):
+        return "url"
+    upper = name.upper()
+    if "LOG_LEVEL" in upper or upper.endswith("LOGLEVEL"):
+        if value.lower() in LOG_LEVELS:
+            return "log_level"
+    if upper.endswith("_MS") and value.isascii() and value.isdigit() and int(value) > 0:
+        return "duration_ms"
+    if "MODEL" in upper and value and not any(c.isspace() for c in value):
+        return "model"
+    if value.lower() in ("true", "false"):
+        return "bool"
+    if value.isascii() and value.lstrip("+-").isdigit() and value[:1] not in "0" or value == "0":
+        return "int"
+    return "string"

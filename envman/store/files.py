@@ -1,0 +1,509 @@
+"""The default backend: TOML profiles and a JSON-lines ledger in ``environments/``.
+
+Layout::
+
+    environments/<env>.toml                 the current version (what `get` reads)
+    environments/versions/<env>/<N>.toml    every version ever written, immutable
+    environments/ledger.jsonl               the hash-chained event log
+    environments/ledger.head                newest entry + derived indexes (rebuildable)
+    environments/.lock                      advisory lock for writers (not committed)
+
+A write is: version file (atomic) → ledger append (fsync; the commit point) →
+current profile (atomic) → head (atomic). A writer killed at any point leaves
+either no committed change or a ledger entry whose version file exists; the
+next writer (or `envman repair`) rolls such an entry forward. Readers never
+take the lock and never read the history.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from envman.errors import NotFound, StoreError, TamperError, UsageError
+from envman.fsutil import append_durable, atomic_write, exclusive_lock
+from envman.ledger import VERSION_EVENTS, ChainProblem, Entry, check_chain, decode, encode, iter_lines_reversed
+from envman.manifest import Manifest
+from envman.profile import Profile, empty_profile, profile_from_toml
+from envman.store import Finding, Head
+
+_REPAIR = "run `envman repair` (it keeps every committed version)"
+
+
+def now_utc() -> str:
+    """Current UTC time as ISO 8601 with seconds."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def current_actor() -> str:
+    """Who makes a change: ENVMAN_ACTOR, else git's user.name, else the OS user."""
+    actor = os.environ.get("ENVMAN_ACTOR")
+    if actor:
+        return actor
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True, timeout=5, check=False)
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _apply(head: Head, entry: Entry, size: int) -> Head:
+    versions, good = head.versions, head.good
+    if entry.event in VERSION_EVENTS:
+        versions = {**versions, entry.env: entry.version}
+    if entry.marks_good:
+        good = {**good, entry.env: [*good.get(entry.env, []), [entry.version, entry.seq]]}
+    return Head(seq=entry.seq, hash=entry.hash, size=size, versions=versions, good=good)
+
+
+class FileStore:
+    """Profiles and ledger as files in the project's ``environments/`` folder."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+        self.dir = manifest.data_dir
+        self.ledger_path = self.dir / "ledger.jsonl"
+        self.head_path = self.dir / "ledger.head"
+        self.lock_path = self.dir / ".lock"
+
+    # -- paths -------------------------------------------------------------
+    def profile_path(self, env: str) -> Path:
+        return self.dir / f"{env}.toml"
+
+    def version_path(self, env: str, number: int) -> Path:
+        return self.dir / "versions" / env / f"{number:06d}.toml"
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.manifest.root))
+        except ValueError:
+            return str(path)
+
+    # -- reading -----------------------------------------------------------
+    def _read_profile(self, path: Path, env: str) -> Profile | None:
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreError(f"cannot read {self._rel(path)}: {exc.strerror}", "check the file's permissions") from None
+        where = self._rel(path)
+        profile = profile_from_toml(where, raw)
+        if profile.project != self.manifest.project:
+            raise TamperError(
+                f"{where} belongs to project {profile.project!r}, not {self.manifest.project!r}",
+                "it was copied from another project; restore it from git or " + _REPAIR,
+            )
+        if profile.env != env:
+            raise TamperError(f"{where} holds environment {profile.env!r}, not {env!r}", "restore it from git or " + _REPAIR)
+        return profile
+
+    def current(self, env: str) -> Profile:
+        """The newest version of ``env`` (version 0 when nothing was set yet)."""
+        self.manifest.require_env(env)
+        profile = self._read_profile(self.profile_path(env), env)
+        if profile is None:
+            if self.version_path(env, 1).exists():
+                raise TamperError(f"{self._rel(self.profile_path(env))} is missing but {env!r} has versions", _REPAIR)
+            return empty_profile(self.manifest.project, env)
+        return profile
+
+    def version(self, env: str, number: int) -> Profile:
+        """Version ``number`` of ``env`` exactly as it was written."""
+        self.manifest.require_env(env)
+        if number < 0:
+            raise UsageError(f"invalid version {number}", "versions are numbered from 1")
+        if number == 0:
+            return empty_profile(self.manifest.project, env)
+        path = self.version_path(env, number)
+        profile = self._read_profile(path, env)
+        if profile is None:
+            newest = self.head().versions.get(env, 0)
+            raise NotFound(f"{env} has no version {number}", f"it has versions 1 to {newest}" if newest else f"{env} has no versions yet")
+        if profile.version != number:
+            raise TamperError(f"{self._rel(path)} holds version {profile.version}, not {number}", _REPAIR)
+        return profile
+
+    def _read_head_file(self) -> Head | None:
+        try:
+            data = json.loads(self.head_path.read_bytes())
+            return Head(
+                seq=int(data["seq"]), hash=str(data["hash"]), size=int(data["size"]),
+                versions={str(k): int(v) for k, v in data["versions"].items()},
+                good={str(k): [[int(a), int(b)] for a, b in v] for k, v in data["good"].items()},
+            )
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            raise TamperError(f"{self._rel(self.head_path)} is malformed", _REPAIR) from None
+
+    def _ledger_size(self) -> int:
+        try:
+            return self.ledger_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def head(self) -> Head:
+        """The ledger head and its indexes; rebuilt from the ledger when the head file is missing."""
+        head = self._read_head_file()
+        if head is None:
+            head = self._scan_head()
+        return head
+
+    def _scan_head(self) -> Head:
+        head, size = Head(), 0
+        for line in self._raw_lines():
+            size += len(line) + 1
+            entry = decode(line, self._rel(self.ledger_path))
+            head = _apply(head, entry, size)
+        return head
+
+    def _raw_lines(self) -> Iterator[bytes]:
+        try:
+            with self.ledger_path.open("rb") as fh:
+                for line in fh:
+                    if line.endswith(b"\n"):
+                        yield line[:-1]
+                    # a last line without newline is a torn write: not committed
+        except FileNotFoundError:
+            return
+
+    def entries(self) -> Iterator[Entry]:
+        """Every ledger entry, oldest first."""
+        where = self._rel(self.ledger_path)
+        for line in self._raw_lines():
+            yield decode(line, where)
+
+    def entries_newest_first(self) -> Iterator[Entry]:
+        """Ledger entries newest first, reading the file backwards (stops when the caller stops)."""
+        where = self._rel(self.ledger_path)
+        try:
+            fh = self.ledger_path.open("rb")
+        except FileNotFoundError:
+            return
+        with fh:
+            size = os.fstat(fh.fileno()).st_size
+            fh.seek(max(0, size - 1))
+            end = size if fh.read(1) == b"\n" else self._last_newline(fh, size)
+            for line in iter_lines_reversed(fh, end):
+                yield decode(line, where)
+
+    @staticmethod
+    def _last_newline(fh: Any, size: int) -> int:
+        pos = size
+        while pos > 0:
+            step = min(4096, pos)
+            pos -= step
+            fh.seek(pos)
+            chunk = fh.read(step)
+            i = chunk.rfind(b"\n")
+            if i >= 0:
+                return pos + i + 1
+        return 0
+
+    # -- writing -----------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[FileTransaction]:
+        """Lock the project, roll forward any interrupted write, and yield a transaction."""
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {self._rel(self.dir)}: {exc.strerror}", "check the folder's permissions") from None
+        with exclusive_lock(self.lock_path):
+            yield FileTransaction(self, self._recover())
+
+    def _write_head(self, head: Head) -> None:
+        atomic_write(self.head_path, (json.dumps(asdict(head), sort_keys=True) + "\n").encode())
+
+    def _recover(self) -> Head:
+        """Bring head and profiles up to the ledger (call with the lock held)."""
+        head = self._read_head_file()
+        size = self._ledger_size()
+        if head is None:
+            self._truncate_torn_tail()
+            head = self._scan_head()
+            self._roll_forward_profiles(head)
+            self._write_head(head)
+            return head
+        if size == head.size:
+            return head
+        if size < head.size:
+            raise TamperError(
+                f"{self._rel(self.ledger_path)} is shorter than its recorded head (entry #{head.seq}): entries were removed",
+                "restore the ledger from git; `envman ledger verify` shows what is missing",
+            )
+        with self.ledger_path.open("rb") as fh:
+            fh.seek(head.size)
+            extra = fh.read()
+        if not extra.endswith(b"\n"):
+            self._truncate_torn_tail()
+            extra = extra[: extra.rfind(b"\n") + 1]
+        pos = head.size
+        for line in extra.split(b"\n")[:-1]:
+            entry = decode(line, self._rel(self.ledger_path))
+            if entry.prev != head.hash or entry.seq != head.seq + 1:
+                raise TamperError(f"{self._rel(self.ledger_path)}: entry #{entry.seq} does not follow the recorded head", _REPAIR)
+            pos += len(line) + 1
+            head = _apply(head, entry, pos)
+            if entry.event in VERSION_EVENTS:
+                self._roll_forward(entry)
+        self._write_head(head)
+        return head
+
+    def _truncate_torn_tail(self) -> None:
+        size = self._ledger_size()
+        if not size:
+            return
+        with self.ledger_path.open("r+b") as fh:
+            keep = self._last_newline(fh, size)
+            if keep != size:
+                fh.truncate(keep)
+                os.fsync(fh.fileno())
+
+    def _roll_forward(self, entry: Entry) -> None:
+        source = self.version_path(entry.env, entry.version)
+        try:
+            data = source.read_bytes()
+        except FileNotFoundError:
+            raise TamperError(f"ledger entry #{entry.seq} refers to {self._rel(source)}, which is missing", "restore it from git") from None
+        target = self.profile_path(entry.env)
+        try:
+            same = target.read_bytes() == data
+        except FileNotFoundError:
+            same = False
+        if not same:
+            atomic_write(target, data)
+
+    def _roll_forward_profiles(self, head: Head) -> None:
+        for env, number in head.versions.items():
+            current = self._read_profile(self.profile_path(env), env) if env in self.manifest.environments else None
+            if current is None or current.version < number:
+                self._roll_forward(Entry(seq=0, time="", actor="", event="set", env=env, version=number))
+
+    # -- integrity ---------------------------------------------------------
+    def verify_integrity(self) -> tuple[int, ChainProblem | None, list[Finding]]:
+        """Check the chain, the head, every version file and every current profile."""
+        findings: list[Finding] = []
+        count, chain_head, problem = check_chain(self._raw_lines())
+        size = self._ledger_size()
+        complete = self._last_complete_size()
+        if complete != size:
+            findings.append(Finding("", "the ledger ends with a partial line (a write was interrupted)", kind="crash"))
+        head_file = self._read_head_file_quiet(findings)
+        if problem is None and head_file is not None:
+            if head_file.seq > count:
+                findings.append(Finding("", f"the ledger ends at entry #{count} but its head records #{head_file.seq}: the last {head_file.seq - count} entries were removed"))
+            elif head_file.seq == count and head_file.hash != chain_head:
+                findings.append(Finding("", f"the newest ledger entry #{count} was changed after it was written"))
+            elif head_file.seq < count:
+                findings.append(Finding("", f"the ledger has {count - head_file.seq} entries after its recorded head (an interrupted write)", kind="crash"))
+        newest: dict[str, Entry] = {}
+        version_entries: dict[tuple[str, int], Entry] = {}
+        if problem is None:
+            for entry in self.entries():
+                if entry.event in VERSION_EVENTS:
+                    newest[entry.env] = entry
+                    version_entries[(entry.env, entry.version)] = entry
+        for (env, number), entry in sorted(version_entries.items()):
+            path = self.version_path(env, number)
+            try:
+                stored = self._read_profile(path, env)
+            except TamperError as exc:
+                findings.append(Finding(env, exc.message))
+                continue
+            if stored is None:
+                findings.append(Finding(env, f"{self._rel(path)} (version {number}) is missing"))
+            elif stored.content_hash() != entry.profile:
+                findings.append(Finding(env, f"{self._rel(path)} (version {number}) does not match ledger entry #{entry.seq}: edited or replaced"))
+        for env in self.manifest.environments:
+            findings.extend(self._check_current(env, newest.get(env), problem is None))
+            findings.extend(self._orphans(env, newest.get(env)))
+        return count, problem, findings
+
+    def _last_complete_size(self) -> int:
+        size = self._ledger_size()
+        if not size:
+            return 0
+        with self.ledger_path.open("rb") as fh:
+            return self._last_newline(fh, size)
+
+    def _read_head_file_quiet(self, findings: list[Finding]) -> Head | None:
+        try:
+            head = self._read_head_file()
+        except TamperError as exc:
+            findings.append(Finding("", exc.message))
+            return None
+        if head is None and self._ledger_size():
+            findings.append(Finding("", f"{self._rel(self.head_path)} is missing", kind="crash"))
+        return head
+
+    def _check_current(self, env: str, entry: Entry | None, chain_ok: bool) -> list[Finding]:
+        path = self.profile_path(env)
+        rel = self._rel(path)
+        try:
+            profile = self._read_profile(path, env)
+        except TamperError as exc:
+            return [Finding(env, exc.message)]
+        if profile is None:
+            return [Finding(env, f"{rel} is missing but the ledger has version {entry.version}")] if entry else []
+        if entry is None:
+            if not chain_ok:
+                return []
+            return [Finding(env, f"{rel} has version {profile.version} but the ledger records no change to {env}: written outside envman")]
+        if profile.version < entry.version:
+            return [Finding(env, f"{rel} is at version {profile.version} but the ledger's newest is {entry.version}: an older file was put back or a write was interrupted")]
+        if profile.version > entry.version:
+            return [Finding(env, f"{rel} claims version {profile.version} but the ledger's newest is {entry.version}: written outside envman or ledger entries removed")]
+        if profile.content_hash() != entry.profile:
+            return [Finding(env, f"{rel} was edited outside envman (its content does not match ledger entry #{entry.seq})")]
+        if (profile.ledger_seq, profile.ledger_hash) != (entry.seq, entry.hash):
+            return [Finding(env, f"{rel} points at ledger entry #{profile.ledger_seq}, but version {entry.version} was written by #{entry.seq}")]
+        return []
+
+    def _orphans(self, env: str, entry: Entry | None) -> list[Finding]:
+        folder = self.dir / "versions" / env
+        if not folder.is_dir():
+            return []
+        newest = entry.version if entry else 0
+        extra = sorted(p.name for p in folder.glob("*.toml") if p.stem.isdigit() and int(p.stem) > newest)
+        if not extra:
+            return []
+        return [Finding(env, f"uncommitted version files left by an interrupted write: {', '.join(extra)}", kind="crash")]
+
+    def repair(self) -> list[str]:
+        """Restore a consistent state from the ledger and version files; returns what was done."""
+        done: list[str] = []
+        with exclusive_lock(self.lock_path):
+            size = self._ledger_size()
+            self._truncate_torn_tail()
+            if self._ledger_size() != size:
+                done.append("removed a partial last ledger line left by an interrupted write")
+            count, _, problem = check_chain(self._raw_lines())
+            if problem is not None:
+                raise TamperError(f"cannot repair: {problem.message}", "restore environments/ledger.jsonl from git, then run `envman repair` again")
+            head = self._scan_head()
+            old = self._read_head_file_quiet([])
+            if old is not None and old.seq > head.seq:
+                raise TamperError(
+                    f"cannot repair: the ledger ends at #{head.seq} but its head recorded #{old.seq} (entries were removed)",
+                    "restore environments/ledger.jsonl from git",
+                )
+            newest: dict[str, Entry] = {}
+            for entry in self.entries():
+                if entry.event in VERSION_EVENTS:
+                    newest[entry.env] = entry
+            for env in self.manifest.environments:
+                entry = newest.get(env)
+                for line in self._orphans(env, entry):
+                    for name in line.message.rsplit(": ", 1)[1].split(", "):
+                        (self.dir / "versions" / env / name).unlink(missing_ok=True)
+                    done.append(f"{env}: removed uncommitted version files")
+                if entry is None:
+                    continue
+                stored = self._read_profile(self.version_path(env, entry.version), env)
+                if stored is None or stored.content_hash() != entry.profile:
+                    raise TamperError(
+                        f"cannot repair {env}: version {entry.version}'s file is missing or altered",
+                        f"restore environments/versions/{env}/ from git",
+                    )
+                try:
+                    current = self._read_profile(self.profile_path(env), env)
+                except TamperError:
+                    current = None
+                if current is None or current.to_toml() != stored.to_toml():
+                    atomic_write(self.profile_path(env), self.version_path(env, entry.version).read_bytes())
+                    done.append(f"{env}: restored {self._rel(self.profile_path(env))} to version {entry.version}")
+            if old != head:
+                self._write_head(head)
+                done.append(f"rebuilt {self._rel(self.head_path)} from {count} ledger entries")
+        return done
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": "files", "location": self._rel(self.dir), "reachable": True}
+
+
+class FileTransaction:
+    """Writes under the project lock; see the module docstring for the order of writes."""
+
+    def __init__(self, store: FileStore, head: Head) -> None:
+        self.store = store
+        self.head = head
+        self._actor: str | None = None
+
+    @property
+    def actor(self) -> str:
+        if self._actor is None:
+            self._actor = current_actor()
+        return self._actor
+
+    def current(self, env: str) -> Profile:
+        profile = self.store.current(env)
+        expected = self.head.versions.get(env, 0)
+        if profile.version != expected:
+            raise TamperError(
+                f"{self.store._rel(self.store.profile_path(env))} is at version {profile.version} but the ledger's newest is {expected}",
+                "an older file was put back or it was written outside envman; " + _REPAIR,
+            )
+        return profile
+
+    def _append(self, entry: Entry) -> Entry:
+        line, digest = encode(entry)
+        entry = replace(entry, hash=digest)
+        start = append_durable(self.store.ledger_path, line)
+        if start != self.head.size:
+            raise TamperError("the ledger changed while envman held the lock", "another program writes to environments/ without the lock; " + _REPAIR)
+        self.head = _apply(self.head, entry, start + len(line))
+        return entry
+
+    def commit(
+        self, draft: Profile, event: str, *, changed: list[str], keys: dict[str, str], detail: dict[str, Any]
+    ) -> tuple[Profile, Entry]:
+        """Write ``draft`` as the next version of its environment, with its ledger entry."""
+        env = draft.env
+        number = self.head.versions.get(env, 0) + 1
+        profile = replace(draft, version=number, ledger_seq=self.head.seq + 1, ledger_hash="")
+        entry = Entry(
+            seq=self.head.seq + 1, time=now_utc(), actor=self.actor, event=event, env=env, version=number,
+            changed=tuple(changed), keys=keys, profile=profile.content_hash(), detail=detail, prev=self.head.hash,
+        )
+        _, digest = encode(entry)
+        profile = replace(profile, ledger_hash=digest)
+        data = profile.to_toml()
+        vpath = self.store.version_path(env, number)
+        try:
+            vpath.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {vpath.parent}: {exc.strerror}", "check the folder's permissions") from None
+        atomic_write(vpath, data)
+        entry = self._append(entry)
+        atomic_write(self.store.profile_path(env), data)
+        self.store._write_head(self.head)
+        return profile, entry
+
+    def record(
+        self, event: str, env: str, version: int, *, profile: str = "", detail: dict[str, Any] | None = None,
+        changed: list[str] | None = None, keys: dict[str, str] | None = None,
+    ) -> Entry:
+        """Append an event that does not change any values (verify, mark-good, export...)."""
+        entry = Entry(
+            seq=self.head.seq + 1, time=now_utc(), actor=self.actor, event=event, env=env, version=version,
+            changed=tuple(changed or ()), keys=keys or {}, profile=profile, detail=detail or {}, prev=self.head.hash,
+        )
+        entry = self._append(entry)
+        self.store._write_head(self.head)
+        return entry
