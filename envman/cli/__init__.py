@@ -23,6 +23,24 @@ COMMANDS: dict[str, str] = {
     "log": "envman.cli.core:history_cmd",
     "repair": "envman.cli.core:repair_cmd",
     "ledger": "envman.cli.core:ledger_group",
+    # lifecycle
+    "diff": "envman.cli.lifecycle:diff_cmd",
+    "promote": "envman.cli.lifecycle:promote_cmd",
+    "rollback": "envman.cli.lifecycle:rollback_cmd",
+    "mark-good": "envman.cli.lifecycle:mark_good_cmd",
+    "rotate": "envman.cli.lifecycle:rotate_cmd",
+    "owner": "envman.cli.lifecycle:owner_cmd",
+    "handoff": "envman.cli.lifecycle:handoff_cmd",
+    # checks and live verify
+    "check": "envman.cli.checks:check_cmd",
+    "verify": "envman.cli.checks:verify_cmd",
+    # exports
+    "export": "envman.cli.export:export_cmd",
+    "run": "envman.cli.export:run_cmd",
+    # leak scanning
+    "scan": "envman.cli.scan:scan_cmd",
+    # team store
+    "backend": "envman.cli.backend:backend_group",
 }
 
 
@@ -30,11 +48,18 @@ class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *(n for n in COMMANDS if n != "log")})
+        from importlib.util import find_spec
+
+        names = (n for n, target in COMMANDS.items() if n != "log" and find_spec(target.partition(":")[0]) is not None)
+        return sorted({*super().list_commands(ctx), *names})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMANDS:
             module, _, attr = COMMANDS[cmd_name].partition(":")
+            from importlib.util import find_spec
+
+            if find_spec(module) is None:
+                return None
             command = getattr(importlib.import_module(module), attr)
             assert isinstance(command, click.Command)
             return command
