@@ -174,9 +174,7 @@ def _one_line(text: str, limit: int = _ERROR_CHARS) -> str:
 def _key_problem(api_key: str) -> tuple[str, str] | None:
     if not api_key:
         return "key_missing", "no key to send; set one with `envman rotate ENV VAR`"
-    if not (api_key.isascii() and api_key.isprintable()) or any(
-        c.isspace() for c in api_key
-    ):
+    if not (api_key.isascii() and api_key.isprintable()) or any(c.isspace() for c in api_key):
         return "key_format", (
             "the key holds spaces, line breaks or non-ASCII characters and cannot be sent"
             " in a header (often a copy-paste slip); set it again with `envman rotate ENV VAR`"
@@ -240,9 +238,7 @@ def _model_ids(payload: Any) -> list[str] | None:
     items = payload.get("data") if isinstance(payload, dict) else payload
     if not isinstance(items, list):
         return None
-    return [
-        str(item["id"]) for item in items if isinstance(item, dict) and "id" in item
-    ]
+    return [str(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
 
 
 def _error_code(text: str) -> str:
@@ -257,30 +253,20 @@ def _error_code(text: str) -> str:
 def _suggest(model: str, offered: list[str]) -> str:
     import difflib
 
-    picks = (
-        difflib.get_close_matches(model, offered, n=3, cutoff=0.3)
-        or sorted(offered)[:3]
-    )
+    picks = difflib.get_close_matches(model, offered, n=3, cutoff=0.3) or sorted(offered)[:3]
     return ", ".join(picks) if picks else "none"
 
 
-def _classify_status(
-    step: str, req: str, resp: httpx.Response, text: str, ctx: _Context
-) -> _Outcome:
+def _classify_status(step: str, req: str, resp: httpx.Response, text: str, ctx: _Context) -> _Outcome:
     """Name the likely cause of a non-2xx answer (or a 2xx web page)."""
     status = resp.status_code
     error = _one_line(ctx.scrub(text))
     if status in (401, 403):
-        what = (
-            "refused (revoked, disabled or not allowed here)"
-            if status == 403
-            else "wrong or revoked"
-        )
+        what = "refused (revoked, disabled or not allowed here)" if status == 403 else "wrong or revoked"
         return _Outcome(
             False,
             "auth",
-            f"{status} on {req}: the key is {what};"
-            " set a new one with `envman rotate ENV VAR`",
+            f"{status} on {req}: the key is {what}; set a new one with `envman rotate ENV VAR`",
             error,
         )
     if status == 429:
@@ -289,8 +275,7 @@ def _classify_status(
         return _Outcome(
             False,
             "rate_limited",
-            f"429 on {req}: rate limited or out of quota{after};"
-            " wait and retry, or check the account's balance and limits",
+            f"429 on {req}: rate limited or out of quota{after}; wait and retry, or check the account's balance and limits",
             error,
         )
     if status < 500 and _looks_html(resp, text):
@@ -324,10 +309,7 @@ def _classify_status(
     if (
         step != "models"
         and status in (400, 404, 422, 503)
-        and (
-            _error_code(text) == "model_not_found"
-            or (ctx.offered is not None and ctx.model not in ctx.offered)
-        )
+        and (_error_code(text) == "model_not_found" or (ctx.offered is not None and ctx.model not in ctx.offered))
     ):
         offered = _suggest(ctx.model, ctx.offered or [])
         return _Outcome(
@@ -342,16 +324,14 @@ def _classify_status(
         return _Outcome(
             False,
             "not_found_route",
-            f"404 on {req}: the model list works but this"
-            " route does not; check the base URL and the provider's chat route",
+            f"404 on {req}: the model list works but this route does not; check the base URL and the provider's chat route",
             error,
         )
     if status == 402:
         return _Outcome(
             False,
             "quota",
-            f"402 on {req}: payment required (balance or quota used"
-            " up); top up or raise the limit in the provider's console",
+            f"402 on {req}: payment required (balance or quota used up); top up or raise the limit in the provider's console",
             error,
         )
     if status >= 500:
@@ -366,8 +346,7 @@ def _classify_status(
     return _Outcome(
         False,
         "rejected",
-        f"{status} on {req}: the request was rejected; read the"
-        " error text and check the model name and the provider's docs",
+        f"{status} on {req}: the request was rejected; read the error text and check the model name and the provider's docs",
         error,
     )
 
@@ -381,8 +360,7 @@ def _judge_models(req: str, resp: httpx.Response, text: str, ctx: _Context) -> _
         return _Outcome(
             False,
             "bad_response",
-            f"{resp.status_code} on {req} is not a model list;"
-            " check that the base URL is the API root",
+            f"{resp.status_code} on {req} is not a model list; check that the base URL is the API root",
             _one_line(ctx.scrub(text)),
         )
     ctx.offered = ids
@@ -403,19 +381,14 @@ def _judge_chat(req: str, resp: httpx.Response, text: str, ctx: _Context) -> _Ou
         return _Outcome(
             False,
             "bad_response",
-            f"{resp.status_code} on {req} is not a chat"
-            " completion; check that the base URL is the API root",
+            f"{resp.status_code} on {req} is not a chat completion; check that the base URL is the API root",
             _one_line(ctx.scrub(text)),
         )
     answered = _one_line(str(payload.get("model") or ctx.model), 80)
-    return _Outcome(
-        True, "ok", f"{req}: {resp.status_code}, answered by {ctx.scrub(answered)}"
-    )
+    return _Outcome(True, "ok", f"{req}: {resp.status_code}, answered by {ctx.scrub(answered)}")
 
 
-def _judge_stream(
-    req: str, resp: httpx.Response, ctx: _Context, deadline: float, events: list[int]
-) -> _Outcome:
+def _judge_stream(req: str, resp: httpx.Response, ctx: _Context, deadline: float, events: list[int]) -> _Outcome:
     for line in resp.iter_lines():
         if time.monotonic() > deadline:
             raise _DeadlineExceeded
@@ -435,16 +408,14 @@ def _judge_stream(
             return _Outcome(
                 False,
                 "bad_response",
-                f"the stream on {req} sent an event that is not"
-                " JSON; check that the base URL is the API root",
+                f"the stream on {req} sent an event that is not JSON; check that the base URL is the API root",
                 _one_line(ctx.scrub(data)),
             )
         if isinstance(chunk, dict) and chunk.get("error"):
             return _Outcome(
                 False,
                 "stream_error",
-                f"the stream on {req} carried an error event;"
-                " read the error text, then retry or report it to the provider",
+                f"the stream on {req} carried an error event; read the error text, then retry or report it to the provider",
                 _one_line(ctx.scrub(data)),
             )
     return _incomplete(req, events[0])
@@ -493,7 +464,8 @@ def _exchange(
                     f"{req} with stream=true"
                     f" answered {ctype or 'no content type'}, not"
                     " text/event-stream: the endpoint or a proxy does not"
-                    " stream",
+                    " stream; check proxy settings, or verify with --no-stream"
+                    " if the app never streams",
                     _one_line(ctx.scrub(text)),
                 )
             return status, _judge_chat(req, resp, text, ctx)
@@ -517,24 +489,21 @@ def _exchange(
         return status, _Outcome(
             False,
             "dropped",
-            f"the connection closed during {req}: the server"
-            " or a proxy dropped it; retry, and check proxies in between",
+            f"the connection closed during {req}: the server or a proxy dropped it; retry, and check proxies in between",
             _describe(exc, ctx),
         )
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         return status, _Outcome(
             False,
             "bad_url",
-            f"the base URL cannot be used for {req}; set a"
-            " full https:// API root with `envman set ENV VAR`",
+            f"the base URL cannot be used for {req}; set a full https:// API root with `envman set ENV VAR`",
             _describe(exc, ctx),
         )
     except httpx.HTTPError as exc:
         return status, _Outcome(
             False,
             "network",
-            f"{req} failed on the network; check"
-            " connectivity, firewall and proxy settings",
+            f"{req} failed on the network; check connectivity, firewall and proxy settings",
             _describe(exc, ctx),
         )
 
@@ -563,7 +532,7 @@ def _connect_failure(exc: Exception, req: str, url: str, ctx: _Context) -> _Outc
         return _Outcome(
             False,
             "tls",
-            f"TLS with {host} failed on {req}: check the URL scheme"
+            f"TLS with {host} failed on {req}; check the URL scheme"
             " (https on a plain-http port?), the system clock and any proxy that"
             " intercepts TLS",
             error,
@@ -582,15 +551,13 @@ def _connect_failure(exc: Exception, req: str, url: str, ctx: _Context) -> _Outc
         return _Outcome(
             False,
             "refused",
-            f"{host}:{port} refused the connection on {req}: nothing"
-            " listens there; check the base URL's host and port",
+            f"{host}:{port} refused the connection on {req}: nothing listens there; check the base URL's host and port",
             error,
         )
     return _Outcome(
         False,
         "connect",
-        f"cannot connect to {host} on {req}; check the network,"
-        " firewall and proxy settings",
+        f"cannot connect to {host} on {req}; check the network, firewall and proxy settings",
         error,
     )
 
@@ -684,9 +651,7 @@ def probe(
             path = route if route.startswith("/") else "/" + route
             req = f"{method} {path}"
             started, t0 = _now(), time.perf_counter()
-            status, outcome = _exchange(
-                client, step, method, req, base + path, body, ctx
-            )
+            status, outcome = _exchange(client, step, method, req, base + path, body, ctx)
             steps.append(result(step, req, status, started, t0, outcome))
             log.debug("probe step %s: %s", step, steps[-1].message)
             if not outcome.ok:

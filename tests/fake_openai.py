@@ -11,6 +11,7 @@ which prints the base URL on one line and serves until killed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import socket
@@ -103,11 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
             RecordedRequest(
                 method=method,
                 path=path,
-                headers={
-                    k.lower(): v
-                    for k, v in self.headers.items()
-                    if k.lower() != "authorization"
-                },
+                headers={k.lower(): v for k, v in self.headers.items() if k.lower() != "authorization"},
                 body=body,
                 authorized=authorized,
             )
@@ -119,31 +116,21 @@ class _Handler(BaseHTTPRequestHandler):
         if failure == "html":
             return self._send(200, _HTML, "text/html; charset=utf-8")
         if failure == "not_found" or step is None:
-            return self._error(
-                404, f"Invalid URL ({method} {path})", "invalid_request_error"
-            )
+            return self._error(404, f"Invalid URL ({method} {path})", "invalid_request_error")
         if failure == "redirect":
             return self._send(301, b"", "text/plain", {"Location": f"{api.root_url}/"})
         if failure == "unauthorized" or not authorized:
-            shown = (
-                self.headers.get("Authorization", "") if api.echo_key else "sk-...****"
-            )
+            shown = self.headers.get("Authorization", "") if api.echo_key else "sk-...****"
             extra = {"X-Seen-Authorization": shown} if api.echo_key else {}
-            return self._error(
-                401, f"Incorrect API key provided: {shown}", "invalid_api_key", extra
-            )
+            return self._error(401, f"Incorrect API key provided: {shown}", "invalid_api_key", extra)
         if failure == "forbidden":
             return self._error(403, "This key is disabled", "permission_denied")
         if failure == "rate_limited":
-            return self._error(
-                429, "Rate limit reached", "rate_limit_exceeded", {"Retry-After": "1"}
-            )
+            return self._error(429, "Rate limit reached", "rate_limit_exceeded", {"Retry-After": "1"})
         if failure == "server_error":
             return self._error(500, "The upstream channel failed", "server_error")
         if step == "models":
-            data = [
-                {"id": m, "object": "model", "owned_by": "fake"} for m in api.models
-            ]
+            data = [{"id": m, "object": "model", "owned_by": "fake"} for m in api.models]
             return self._json(200, {"object": "list", "data": data})
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
             return self._error(400, "'messages' is required", "invalid_request_error")
@@ -199,9 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _json(
-        self, status: int, payload: Any, headers: dict[str, str] | None = None
-    ) -> None:
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json", headers)
 
     def _error(
@@ -274,9 +259,7 @@ class FakeOpenAI:
         self.failure: Failure | None = None
         self.fail_on: frozenset[str] | None = None  # None: every step
         self.delay = 5.0  # seconds, for "slow" and "slow_stream"
-        self.echo_key = (
-            False  # 401 answers repeat the credential they got, like a careless API
-        )
+        self.echo_key = False  # 401 answers repeat the credential they got, like a careless API
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -308,18 +291,14 @@ class FakeOpenAI:
     ) -> None:
         """Fail in one way from now on, on the given steps only (default: all)."""
         if failure is not None and failure not in FAILURES:
-            raise ValueError(
-                f"unknown failure {failure!r}; one of {', '.join(FAILURES)}"
-            )
+            raise ValueError(f"unknown failure {failure!r}; one of {', '.join(FAILURES)}")
         self.failure = failure
         self.fail_on = None if on is None else frozenset(on)
         if delay is not None:
             self.delay = delay
 
     def _applies(self, step: Step | None) -> bool:
-        return self.failure is not None and (
-            self.fail_on is None or step in self.fail_on
-        )
+        return self.failure is not None and (self.fail_on is None or step in self.fail_on)
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -367,14 +346,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--key", default=DEFAULT_KEY, help="the bearer key to accept")
-    parser.add_argument(
-        "--model", action="append", help="a model to offer (repeatable)"
-    )
+    parser.add_argument("--model", action="append", help="a model to offer (repeatable)")
     parser.add_argument("--prefix", default="/v1", help="API path prefix")
     parser.add_argument("--fail", choices=FAILURES, help="fail this way on every step")
-    parser.add_argument(
-        "--delay", type=float, default=5.0, help="seconds, for slow modes"
-    )
+    parser.add_argument("--delay", type=float, default=5.0, help="seconds, for slow modes")
     args = parser.parse_args(argv)
 
     def _exit(signum: int, frame: FrameType | None) -> None:
@@ -390,10 +365,8 @@ def main(argv: list[str] | None = None) -> None:
     api.fail(args.fail, delay=args.delay)
     with api:
         print(api.base_url, flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends it quietly
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":

@@ -476,3 +476,29 @@ def test_import_is_cheap() -> None:
     code = "import sys, envman.probe; print(sorted(m for m in ('httpx', 'httpcore') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_standalone_fake_server(api_key: str) -> None:
+    """`python tests/fake_openai.py --port 0 --key KEY` prints a base URL the probe passes."""
+    server = subprocess.Popen(
+        [sys.executable, "tests/fake_openai.py", "--port", "0", "--key", api_key],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        base_url = server.stdout.readline().strip()
+        assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
+        assert probe(base_url, api_key, MODEL, TIMEOUT_MS).ok
+    finally:
+        server.terminate()
+        assert server.wait(5) == 0
+
+
+def test_network_guard_is_active() -> None:
+    """The autouse guard refuses lookups and connections beyond 127.0.0.1 before any packet."""
+    with pytest.raises(RuntimeError, match=r"only 127\.0\.0\.1"):
+        socket.getaddrinfo("api.alltkn.com", 443)
+    with pytest.raises(RuntimeError, match=r"only 127\.0\.0\.1"):
+        socket.create_connection(("192.0.2.1", 443), timeout=0.1)
