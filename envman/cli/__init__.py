@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     from envman.errors import EnvmanError
 
     try:
-        cli.main(args=argv, prog_name="envman", standalone_mode=False)
+        result = cli.main(args=argv, prog_name="envman", standalone_mode=False)
     except EnvmanError as exc:
         _fail(str(exc), exc.exit_code)
     except click.exceptions.Abort:
@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
             raise
         # only the type: an exception's text could carry a value
         _fail(f"internal error ({type(exc).__name__}); please report it, and re-run with ENVMAN_DEBUG=1 for details", 2)
-    sys.exit(0)
+    # with standalone_mode=False click returns the code of a `run_with_exit` instead of exiting
+    sys.exit(result if isinstance(result, int) else 0)
 
 
 def run_with_exit(code: int) -> NoReturn:
