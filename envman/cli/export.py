@@ -91,7 +91,7 @@ def export_cmd(env: str, fmt: str | None, output: str | None, only: tuple[str, .
         click.echo(f"exported {env}@{profile.version} ({len(export.items)} variables, {n_secret} secret) as {fmt} to {output}", err=True)
 
 
-@click.command("run", context_settings={**CONTEXT, "ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.command("run", context_settings={**CONTEXT, "ignore_unknown_options": True})
 @click.argument("env")
 @click.option("--override", is_flag=True, help="Values from envman win over variables already set in the process.")
 @click.option("--service", help="Use the names a service expects: [exports.SERVICE] rename table in envman.toml.")
