@@ -144,7 +144,7 @@ class Decryptor:
         if public_from_private(private_key) != expected_public.strip():
             raise KeyUnavailable(
                 f"the private key given for {env!r} does not match its public key in envman.toml",
-                f"it may be another environment's key; provide {env!r}'s own key",
+                f"it may be another environment's key; provide {env}'s own key",
             )
         self._recipient = _raw_key(expected_public, PUBLIC_PREFIX, f"public key of {env!r}")
         self._cache: dict[str, AESGCM] = {}

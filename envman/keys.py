@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
-from envman.errors import KeyUnavailable
+from envman.errors import KeyUnavailable, UsageError
 
 KEYRING_SERVICE = "envman"
 KEYS_FILE_VAR = "ENVMAN_KEYS_FILE"
@@ -51,33 +52,44 @@ def read_keys_file(path: Path) -> dict[str, str]:
     return keys
 
 
-def _usable_keyring():  # type: ignore[no-untyped-def]
+def _refused(backend: object) -> bool:
+    name = f"{type(backend).__module__}.{type(backend).__name__}"
+    return any(bad in name for bad in _REFUSED_BACKENDS)
+
+
+def _usable_keyring() -> Any:
     """The keyring backend, or None when there is none or only a plaintext one."""
     try:
         import keyring
-        import keyring.errors
+        from keyring.backends.chainer import ChainerBackend
     except ImportError:
         return None
     try:
         backend = keyring.get_keyring()
+        # With several backends installed (e.g. the OS keychain and keyrings.alt) keyring
+        # picks a chainer over all of them: use the best of those that are safe.
+        candidates = list(getattr(backend, "backends", ())) if isinstance(backend, ChainerBackend) else [backend]
     except Exception:  # noqa: BLE001 - broken keyring configuration must not crash envman
         return None
-    name = f"{type(backend).__module__}.{type(backend).__name__}"
-    if any(bad in name for bad in _REFUSED_BACKENDS):
-        return None
-    return backend
+    return next((b for b in candidates if not _refused(b)), None)
 
 
 def private_key(project: str, env: str) -> str:
     """The private key text for ``env``, from the first source that has it."""
-    value = os.environ.get(env_var_name(env))
+    return locate_private_key(project, env)[0]
+
+
+def locate_private_key(project: str, env: str) -> tuple[str, str]:
+    """The private key text for ``env`` and where it was found (to name it in messages)."""
+    name = env_var_name(env)
+    value = os.environ.get(name)
     if value:
-        return value
+        return value, name
     keys_file = os.environ.get(KEYS_FILE_VAR)
     if keys_file:
-        found = read_keys_file(Path(keys_file)).get(env_var_name(env))
+        found = read_keys_file(Path(keys_file)).get(name)
         if found:
-            return found
+            return found, f"{name} in {keys_file}"
     backend = _usable_keyring()
     if backend is not None:
         try:
@@ -85,7 +97,7 @@ def private_key(project: str, env: str) -> str:
         except Exception:  # noqa: BLE001 - a locked or failing keychain is a missing key, not a crash
             found = None
         if found:
-            return str(found)
+            return str(found), "the OS keychain"
         raise KeyUnavailable(f"no private key for {env!r} in the keychain or environment", _how(env))
     raise KeyUnavailable(f"no private key for {env!r}, and no usable OS keychain", _how(env))
 
@@ -95,6 +107,16 @@ def store_in_keyring(project: str, env: str, private: str) -> bool:
     backend = _usable_keyring()
     if backend is None:
         return False
+    try:
+        existing = backend.get_password(KEYRING_SERVICE, keyring_user(project, env))
+    except Exception:  # noqa: BLE001 - a failing keychain: fall back to the keys file
+        return False
+    if existing and existing != private:
+        # replacing it would make that project's secrets unreadable for good
+        raise UsageError(
+            f"the OS keychain already holds a private key for project {project!r}, environment {env!r}",
+            "give this project another id with `envman init --project-id NAME`, or delete the old key from the keychain",
+        )
     try:
         backend.set_password(KEYRING_SERVICE, keyring_user(project, env), private)
     except Exception:  # noqa: BLE001 - fall back to the keys file

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from envman.errors import InvalidValue, NotFound, UsageError
+from envman.errors import EnvmanError, InvalidValue, NotFound, UsageError
 from envman.manifest import Manifest, load_manifest
 from envman.profile import Profile, SecretRecord, VarMeta
 from envman.schema import VarSpec, check_var_name, validate_value
@@ -53,11 +53,31 @@ class Project:
         """The decryptor for ``env``, looking its private key up once."""
         if env not in self._decryptors:
             from envman.crypto import Decryptor
-            from envman.keys import private_key
+            from envman.errors import KeyUnavailable
+            from envman.keys import locate_private_key
 
-            key = private_key(self.manifest.project, env)
-            self._decryptors[env] = Decryptor(self.manifest.project, env, key, self.manifest.public_key(env))
+            key, source = locate_private_key(self.manifest.project, env)
+            try:
+                self._decryptors[env] = Decryptor(self.manifest.project, env, key, self.manifest.public_key(env))
+            except KeyUnavailable:
+                raise self._wrong_key(env, key, source) from None
+            except InvalidValue as exc:
+                raise InvalidValue(f"{exc.message} (read from {source})", exc.hint) from None
         return self._decryptors[env]
+
+    def _wrong_key(self, env: str, key: str, source: str) -> EnvmanError:
+        """Name whose key was given instead of ``env``'s, when it is one of this project's."""
+        from envman.crypto import public_from_private
+        from envman.errors import KeyUnavailable
+        from envman.keys import env_var_name
+
+        public = public_from_private(key)
+        owner = next((e for e, pk in self.manifest.public_keys.items() if pk.strip() == public), None)
+        whose = f"is the key of environment {owner!r}" if owner else "belongs to another project or an older key pair"
+        return KeyUnavailable(
+            f"wrong private key for {env!r}: the one from {source} {whose} (it does not match the public key of {env} in envman.toml)",
+            f"give {env}'s own key in {env_var_name(env)} or the OS keychain",
+        )
 
     def seal(self, env: str, var: str, plaintext: str) -> SecretRecord:
         """Encrypt a secret and compute the forms shown without the key."""
@@ -205,6 +225,10 @@ def history(
     """Ledger entries newest first, filtered; stops reading as soon as ``limit`` is reached."""
     if env is not None:
         project.manifest.require_env(env)
+    if var is not None:
+        check_var_name(var)
+    if since is not None:
+        since = _since(since)
     count = 0
     for entry in project.store.entries_newest_first():
         if since and entry.time < since:
@@ -221,6 +245,25 @@ def history(
             break
 
 
+def _since(text: str) -> str:
+    """``--since`` as a ledger time: a UTC date or time (``2026-11-01``, ``2026-11-01T09:30``) or an age (``7d``, ``12h``)."""
+    from datetime import UTC, datetime, timedelta
+
+    raw = text.strip()
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    if raw[:-1].isdigit() and raw[-1:] in units:
+        when = datetime.now(UTC) - timedelta(**{units[raw[-1]]: int(raw[:-1])})
+    else:
+        try:
+            when = datetime.fromisoformat(raw.removesuffix("Z"))
+        except ValueError:
+            hint = "use a UTC date or time such as 2026-11-01 or 2026-11-01T09:30, or an age such as 7d or 12h"
+            raise UsageError(f"invalid --since {text!r}", hint) from None
+        if when.tzinfo is not None:
+            when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 # -- writing -------------------------------------------------------------------
 
 def _key_ids(profile: Profile, names: Iterable[str]) -> dict[str, str]:
@@ -235,7 +278,11 @@ def put_value(project: Project, profile: Profile, var: str, value: str, *, now: 
     values, secrets, meta = dict(profile.values), dict(profile.secrets), dict(profile.meta)
     if spec.secret:
         old = secrets.get(var)
-        secrets[var] = project.seal(profile.env, var, value)
+        record = project.seal(profile.env, var, value)
+        if old is not None and old.fingerprint == record.fingerprint and var not in values:
+            # the same secret again: not a rotation (its age and rollback value stay as they are)
+            return profile
+        secrets[var] = record
         values.pop(var, None)
         previous = meta.get(var, VarMeta())
         # the replaced value stays restorable as this variable's rollback value
@@ -247,7 +294,12 @@ def put_value(project: Project, profile: Profile, var: str, value: str, *, now: 
 
 
 def add_to_schema(project: Project, specs: list[VarSpec]) -> None:
-    """Append new variables to envman.toml (keeping its comments) and reload the manifest."""
+    """Append new variables to envman.toml (keeping its comments) and reload the manifest.
+
+    Call it inside the store's transaction: the file is read again under the lock, so
+    writers adding variables at the same time keep each other's entries. A name that
+    is already in the file is left as it is.
+    """
     from envman.manifest import edit_manifest, spec_to_table
 
     def edit(doc: Any) -> None:
@@ -255,6 +307,8 @@ def add_to_schema(project: Project, specs: list[VarSpec]) -> None:
 
         variables = doc.setdefault("variables", tomlkit.table(is_super_table=True))
         for spec in specs:
+            if spec.name in variables:
+                continue
             table = tomlkit.table()
             for key, val in spec_to_table(spec).items():
                 table.add(key, val)
@@ -287,18 +341,26 @@ def set_var(project: Project, env: str, var: str, value: str, *, new_type: str |
     check_var_name(var)
     notes: list[str] = []
     spec = project.manifest.spec(var)
+    new_spec: VarSpec | None = None
     if spec is None:
         if new_type is None:
             raise _unknown_var(project, var)
-        spec = VarSpec(name=var, type=new_type)
-        validate_value(spec, value)
-        add_to_schema(project, [spec])
-        notes.append(f"added {var} (type {new_type}) to envman.toml")
+        new_spec = VarSpec(name=var, type=new_type)
+        validate_value(new_spec, value)
     elif new_type is not None and new_type != spec.type:
         raise InvalidValue(f"{var} already has type {spec.type} in envman.toml", "change the type in envman.toml, not with --type")
     from envman.store.files import now_utc
 
     with project.store.transaction() as txn:
+        if new_spec is not None:
+            # under the lock: another writer may have added variables (or this one) meanwhile
+            project.manifest = load_manifest(project.manifest.root)
+            spec = project.manifest.spec(var)
+            if spec is None:
+                add_to_schema(project, [new_spec])
+                notes.append(f"added {var} (type {new_spec.type}) to envman.toml")
+            elif spec.type != new_spec.type:
+                raise InvalidValue(f"{var} was just added to envman.toml with type {spec.type}", "re-run without --type")
         current = txn.current(env)
         draft = put_value(project, current, var, value, now=now_utc())
         if draft.body() == current.body():
@@ -379,24 +441,38 @@ def import_dotenv(project: Project, path: Path, env: str) -> Change:
     items = parse_dotenv(path)
     if not items:
         raise InvalidValue(f"{path} defines no variables", "check the file")
-    new_specs: list[VarSpec] = []
-    for name, value, line in items:
-        spec = project.manifest.spec(name)
-        if spec is None:
-            spec = VarSpec(name=name, type=infer_type(name, value), required=True)
-            if spec.secret and not value:
-                spec = VarSpec(name=name, type="string")
-            new_specs.append(spec)
-        try:
-            validate_value(spec, value)
-        except InvalidValue as exc:
-            raise InvalidValue(f"{path}:{line}: {exc.message}", exc.hint) from None
+
+    def new_specs() -> list[VarSpec]:
+        """Validate every value against the schema; the inferred specs of names it lacks."""
+        found: list[VarSpec] = []
+        for name, value, line in items:
+            spec = project.manifest.spec(name)
+            if spec is None:
+                spec = VarSpec(name=name, type=infer_type(name, value), required=True)
+                if spec.secret and not value:
+                    # adding it as a plain string would store its real value unencrypted later
+                    raise InvalidValue(
+                        f"{path}:{line}: {name} looks like a secret but its value is empty",
+                        f"give its value or remove the line (for an empty plain value: `envman set {env} {name} '' --type string`)",
+                    )
+                found.append(spec)
+            try:
+                validate_value(spec, value)
+            except InvalidValue as exc:
+                raise InvalidValue(f"{path}:{line}: {exc.message}", exc.hint) from None
+        return found
+
     notes = []
-    if new_specs:
-        add_to_schema(project, new_specs)
-        notes.append("added to envman.toml: " + ", ".join(f"{s.name} ({s.type})" for s in new_specs))
     now = now_utc()
+    adding = new_specs()  # fail fast, before taking the lock
     with project.store.transaction() as txn:
+        if adding:
+            # under the lock: another writer may have changed the schema meanwhile
+            project.manifest = load_manifest(project.manifest.root)
+            adding = new_specs()
+            if adding:
+                add_to_schema(project, adding)
+                notes.append("added to envman.toml: " + ", ".join(f"{s.name} ({s.type})" for s in adding))
         current = txn.current(env)
         draft = current
         for name, value, _ in items:
@@ -496,6 +572,9 @@ def _store_private_keys(root: Path, project: str, keys: dict[str, str], keys_fil
         path = (keys_file or root / ".envman-keys").absolute()
         existing = read_keys_file(path) if path.exists() else {}
         for env, sk in pending.items():
+            if existing.get(env_var_name(env), sk) != sk:
+                # overwriting it would make another project's secrets unreadable for good
+                raise UsageError(f"{path} already holds {env_var_name(env)} (of another project?)", "give this project its own --keys-file")
             existing[env_var_name(env)] = sk
             places[env] = str(path)
         body = "# envman private keys: keep this file secret (mode 0600), never commit it.\n"

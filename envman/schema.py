@@ -20,6 +20,9 @@ TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 PROMOTE_POLICIES = ("move", "keep")
 MAX_VALUE_BYTES = 1024 * 1024
+# int and duration_ms values must fit a signed 64-bit integer: what every consumer of an
+# exported number can hold (and what int() converts without hitting Python's digit limit).
+MAX_INT = 2**63 - 1
 
 # Names that hold credentials by convention; such variables are stored encrypted.
 _SECRET_NAME = re.compile(r"(^|_)(KEY|SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIALS?|PRIVATE)(_|\Z)|PASSWORD")
@@ -147,19 +150,31 @@ def validate_value(spec: VarSpec, value: str) -> str:
         if not value or any(c.isspace() for c in value):
             raise InvalidValue(f"{name}: a model name must be non-empty without spaces", "use the exact name from the provider's model list")
     elif t == "duration_ms":
-        if not value.isascii() or not value.isdigit() or int(value) <= 0:
+        number = _int64(value)
+        if number is None or value[:1] in "+-" or number <= 0:
             raise InvalidValue(f"{name}: a duration must be a positive whole number of milliseconds", "for example 60000 for one minute")
     elif t == "log_level":
         if value.lower() not in LOG_LEVELS:
             raise InvalidValue(f"{name}: unknown log level", f"use one of {', '.join(sorted(LOG_LEVELS))}")
     elif t == "int":
-        body = value[1:] if value[:1] in "+-" else value
-        if not body.isascii() or not body.isdigit():
-            raise InvalidValue(f"{name}: not a whole number", "use digits only, e.g. 42")
+        if _int64(value) is None:
+            raise InvalidValue(f"{name}: not a whole number (64-bit)", f"use digits only, e.g. 42, between {-MAX_INT - 1} and {MAX_INT}")
     elif t == "bool":
         if value.lower() not in TRUE_WORDS | FALSE_WORDS:
             raise InvalidValue(f"{name}: not a boolean", "use true or false")
     return value
+
+
+def _int64(value: str) -> int | None:
+    """The number written as ASCII digits with an optional sign, if it fits a signed 64-bit integer."""
+    body = value[1:] if value[:1] in ("+", "-") else value
+    if not body.isascii() or not body.isdigit():
+        return None
+    digits = body.lstrip("0") or "0"
+    if len(digits) > 19:  # keeps int() away from huge inputs (it refuses more than 4300 digits)
+        return None
+    number = -int(digits) if value[:1] == "-" else int(digits)
+    return number if -MAX_INT - 1 <= number <= MAX_INT else None
 
 
 def url_problem(value: str) -> str:
@@ -183,7 +198,10 @@ def url_problem(value: str) -> str:
 def coerce(spec: VarSpec, value: str) -> object:
     """Typed value for ``envman.load()``: ints for int/duration, bools for bool, str otherwise."""
     if spec.type in ("int", "duration_ms"):
-        return int(value)
+        number = _int64(value)
+        if number is None:
+            raise InvalidValue(f"{spec.name}: not a whole number (64-bit)", "fix the value with `envman set`")
+        return number
     if spec.type == "bool":
         return value.lower() in TRUE_WORDS
     return value
@@ -199,12 +217,14 @@ def infer_type(name: str, value: str) -> str:
     if "LOG_LEVEL" in upper or upper.endswith("LOGLEVEL"):
         if value.lower() in LOG_LEVELS:
             return "log_level"
-    if upper.endswith("_MS") and value.isascii() and value.isdigit() and int(value) > 0:
+    if upper.endswith("_MS") and value.isascii() and value.isdigit() and (_int64(value) or 0) > 0:
         return "duration_ms"
     if "MODEL" in upper and value and not any(c.isspace() for c in value):
         return "model"
     if value.lower() in ("true", "false"):
         return "bool"
-    if value.isascii() and value.lstrip("+-").isdigit() and value[:1] not in "0" or value == "0":
+    # one optional sign, and no leading zero (a zip code or id like 007 stays a string)
+    digits = value[1:] if value[:1] in ("+", "-") else value
+    if _int64(value) is not None and (digits == "0" or not digits.startswith("0")):
         return "int"
     return "string"

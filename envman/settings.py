@@ -8,6 +8,7 @@ values itself and fills the settings store with the finished mapping.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +16,40 @@ from envman.errors import InvalidValue, UsageError
 
 
 class RevealedSecret(str):
-    """A decrypted secret: a real ``str`` for SDKs, but ``repr`` shows only its masked form."""
+    """A decrypted secret: a real ``str`` for SDKs, but ``repr``/``str``/``print`` show only its masked form.
+
+    The characters are the plaintext, so concatenation, f-strings, ``.encode()``
+    and HTTP headers carry the real value; ``reveal()`` returns it as a plain str.
+    """
 
     __slots__ = ()
+
+    def reveal(self) -> str:
+        """The plaintext as a plain ``str``."""
+        return str.__str__(self)
 
     def __repr__(self) -> str:
         from envman.crypto import mask
 
         return repr(mask(str.__str__(self)))
 
+    def __str__(self) -> str:
+        from envman.crypto import mask
 
-def load(env: str | None = None, *, root: str | Path | None = None, environ: dict[str, str] | None = None) -> Any:
+        return mask(str.__str__(self))
+
+    def __format__(self, spec: str) -> str:
+        # f"Bearer {key}" is how SDKs build headers: formatting keeps the real value
+        return str.__str__(self).__format__(spec)
+
+
+def load(env: str | None = None, *, root: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Any:
     """Load ``env`` (default ``ENVMAN_ENV``) as dynaconf settings: typed, secrets decrypted, process env wins."""
     from envman.ops import Project
     from envman.schema import coerce, validate_value
 
-    environ = os.environ if environ is None else environ
-    env = env or environ.get("ENVMAN_ENV")
+    source: Mapping[str, str] = os.environ if environ is None else environ
+    env = env or source.get("ENVMAN_ENV")
     if not env:
         raise UsageError("no environment given", "call envman.load(\"production\") or set ENVMAN_ENV")
     project = Project.open(Path(root) if root is not None else None)
@@ -41,8 +59,8 @@ def load(env: str | None = None, *, root: str | Path | None = None, environ: dic
     for var in sorted(names):
         spec = project.spec(var)
         raw: str | None
-        if var in environ:
-            raw = environ[var]
+        if var in source:
+            raw = source[var]
             try:
                 validate_value(spec, raw)
             except InvalidValue as exc:
@@ -66,7 +84,7 @@ def config_fingerprint(profile: Any) -> str:
 
 
 def _settings(data: dict[str, Any]) -> Any:
-    from dynaconf import Dynaconf
+    from dynaconf import Dynaconf  # type: ignore[import-untyped]
 
     settings = Dynaconf(
         environments=False, settings_files=[], load_dotenv=False, envvar_prefix="ENVMAN_NO_DYNACONF_ENVVARS",
@@ -76,3 +94,24 @@ def _settings(data: dict[str, Any]) -> Any:
     # Filling the store directly keeps loading linear (dynaconf's set()/update() are quadratic).
     settings._wrapped.store.update(data)
     return settings
+
+
+def deployed_status(project: Any, fingerprint: str) -> dict[str, Any]:
+    """Compare a fingerprint a deployment reports (``ENVMAN_FINGERPRINT``) with the stored versions."""
+    from envman.ops import resolve_version
+
+    ref, _, digest = fingerprint.partition(":")
+    env, _, number = ref.partition("@")
+    project.manifest.require_env(env)
+    if not number.isdigit() or not digest:
+        raise InvalidValue(f"not a config fingerprint: {fingerprint!r}", "expected ENV@VERSION:HASH as reported by settings.ENVMAN_FINGERPRINT")
+    deployed = resolve_version(project, env, number)
+    current = project.store.current(env)
+    matches = config_fingerprint(deployed) == fingerprint
+    return {
+        "environment": env,
+        "deployed_version": deployed.version,
+        "current_version": current.version,
+        "fingerprint_matches": matches,
+        "stale": deployed.version != current.version,
+    }

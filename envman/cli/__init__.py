@@ -88,6 +88,13 @@ def cli(project_dir: str | None) -> None:
             raise click.BadParameter(f"cannot enter {project_dir}: {exc.strerror}", param_hint="--project-dir") from None
 
 
+# click >= 8.2 raises NoArgsIsHelpError for a bare `envman`; older click prints the help and exits by itself.
+# (Naming a missing attribute in an `except` clause would turn every other error into a traceback.)
+_NO_ARGS_IS_HELP: tuple[type[Exception], ...] = tuple(
+    c for c in (getattr(click.exceptions, "NoArgsIsHelpError", None),) if isinstance(c, type)
+)
+
+
 def _fail(message: str, code: int) -> NoReturn:
     from envman.cli.output import error_line
 
@@ -105,15 +112,16 @@ def main(argv: list[str] | None = None) -> NoReturn:
         _fail(str(exc), exc.exit_code)
     except click.exceptions.Abort:
         _fail("aborted", 2)
-    except click.exceptions.NoArgsIsHelp as exc:
-        click.echo(exc.ctx.get_help() if exc.ctx else "")
+    except _NO_ARGS_IS_HELP as exc:
+        ctx = getattr(exc, "ctx", None)
+        click.echo(ctx.get_help() if ctx is not None else "")
         sys.exit(2)
     except click.ClickException as exc:
         hint = ""
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:
             hint = f"; see `{ctx.command_path} --help`"
-        _fail(exc.format_message().replace("\n", " ") + hint, 2)
+        _fail(exc.format_message().replace("\n", " ").rstrip(".") + hint, 2)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:

@@ -22,23 +22,49 @@ def open_project() -> Any:
     return Project.open()
 
 
+def _without_newline(data: str) -> str:
+    """Drop the one line ending `echo` or an editor adds; everything else is the value, byte for byte."""
+    if data.endswith("\r\n"):
+        return data[:-2]
+    return data[:-1] if data.endswith("\n") else data
+
+
 def read_value(var: str, *, secret: bool, from_file: str | None) -> str:
     """A value from --from-file, piped stdin, or a hidden prompt on a terminal."""
+    # Bytes, decoded here: a text-mode read would turn a "\r" inside the value into "\n",
+    # and a stray non-UTF-8 byte would surface as a crash instead of a message.
     if from_file is not None:
         try:
-            data = Path(from_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read --from-file {from_file}: {getattr(exc, 'strerror', None) or 'not UTF-8 text'}", "check the path") from None
-        return data[:-1] if data.endswith("\n") else data
+            raw = Path(from_file).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read --from-file {from_file}: {exc.strerror}", "check the path") from None
+        try:
+            return _without_newline(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise UsageError(f"--from-file {from_file} is not UTF-8 text", "convert it to UTF-8") from None
     stdin = sys.stdin
-    if stdin is None or not stdin.isatty():
-        if stdin is None:
-            raise UsageError(f"no value for {var}", "pipe it on stdin or use --from-file")
-        data = stdin.read()
-        if data.endswith("\r\n"):
-            return data[:-2]
-        return data[:-1] if data.endswith("\n") else data
+    if stdin is None:
+        raise UsageError(f"no value for {var}", "pipe it on stdin or use --from-file")
+    if not stdin.isatty():
+        buffer = getattr(stdin, "buffer", None)
+        if buffer is None:
+            return _without_newline(stdin.read())
+        try:
+            return _without_newline(buffer.read().decode("utf-8"))
+        except UnicodeDecodeError:
+            raise UsageError(f"the value for {var} on stdin is not UTF-8 text", "convert it to UTF-8") from None
     return str(click.prompt(f"{var}", hide_input=secret, confirmation_prompt=secret, prompt_suffix=": "))
+
+
+def _version_ref(project: Any, env: str, version: str) -> tuple[str, str]:
+    """ENV and version selector from `ENV@N` (as in `diff`) or from ENV and --version."""
+    if "@" not in env:
+        return env, version
+    if version != "latest":
+        raise UsageError(f"{env!r} names a version and --version names another", "give the version once")
+    from envman.ops import parse_ref
+
+    return parse_ref(project, env)
 
 
 @click.command("init", context_settings=CONTEXT)
@@ -171,10 +197,13 @@ def get_cmd(env: str, var: str, reveal: bool, version: str, as_json: bool) -> No
     Example:
       envman get production AI_LOG_LEVEL
       envman get production ALLTKN_API_KEY --reveal
+      envman get production@12 AI_LOG_LEVEL
     """
     from envman.ops import get
 
-    row = get(open_project(), env, var, reveal=reveal, version=version)
+    project = open_project()
+    env, version = _version_ref(project, env, version)
+    row = get(project, env, var, reveal=reveal, version=version)
     if as_json:
         emit_json(row.as_dict())
     else:
@@ -193,10 +222,13 @@ def show_cmd(env: str, reveal: bool, version: str, as_json: bool) -> None:
     Example:
       envman show staging
       envman show production --version good
+      envman show production@12
     """
     from envman.ops import show
 
-    profile, rows = show(open_project(), env, reveal=reveal, version=version)
+    project = open_project()
+    env, version = _version_ref(project, env, version)
+    profile, rows = show(project, env, reveal=reveal, version=version)
     if as_json:
         emit_json({"environment": profile.env, "version": profile.version, "variables": [r.as_dict() for r in rows]})
         return
@@ -207,31 +239,61 @@ def show_cmd(env: str, reveal: bool, version: str, as_json: bool) -> None:
 @click.command("status", context_settings=CONTEXT)
 @json_option
 def status_cmd(as_json: bool) -> None:
-    """One table: variables × environments, masked values, versions, last known good.
+    """One table: variables × environments, masked values, owners, rotation age, versions, last known good.
 
     \b
     Example:
       envman status
     """
+    from envman.lifecycle import credential
     from envman.ops import status
 
     project = open_project()
     names, envs = status(project)
+    creds = {(e.env, n): credential(project, e.profile, n) for e in envs for n in e.profile.names()}
     if as_json:
         emit_json({
             "project": project.manifest.project,
             "environments": [
                 {"name": e.env, "version": e.version, "last_known_good": e.good,
-                 "variables": {n: _cell(e.profile, n) for n in e.profile.names()}}
+                 "variables": {n: _cell(e.profile, n) for n in e.profile.names()},
+                 "owners": {n: _ownership(creds[(e.env, n)]) for n in e.profile.names() if _ownership(creds[(e.env, n)])}}
                 for e in envs
             ],
         })
         return
-    rows = [[n, *(_cell(e.profile, n) or "-" for e in envs)] for n in names]
-    rows.append(["(version)", *(str(e.version) for e in envs)])
-    rows.append(["(last known good)", *(str(e.good) if e.good is not None else "-" for e in envs)])
+    rows = [[n, *(_cell(e.profile, n) or "-" for e in envs), *_owner_cells([c for e in envs if (c := creds.get((e.env, n)))])]
+            for n in names]
+    rows.append(["(version)", *(str(e.version) for e in envs), "", ""])
+    rows.append(["(last known good)", *(str(e.good) if e.good is not None else "-" for e in envs), "", ""])
     click.echo(style(f"project {project.manifest.project}", bold=True))
-    click.echo(table(["VARIABLE", *(e.env for e in envs)], rows))
+    click.echo(table(["VARIABLE", *(e.env for e in envs), "OWNER", "ROTATED"], rows))
+
+
+def _ownership(c: Any) -> dict[str, Any]:
+    out = {k: v for k, v in (("owner", c.owner), ("rotation_method", c.rotation_method), ("rotated_at", c.rotated_at),
+                             ("age_days", c.age_days), ("next_due", c.next_due)) if v not in ("", None)}
+    if c.overdue:
+        out["overdue"] = True
+    return out
+
+
+def _owner_cells(creds: list[Any]) -> list[str]:
+    """The OWNER and ROTATED cells of one variable across environments."""
+    owners = {c.env: c.owner for c in creds if c.owner}
+    if len(set(owners.values())) == 1 and len(owners) == len(creds):
+        owner = next(iter(owners.values()))
+    else:
+        owner = ", ".join(f"{env}: {who}" for env, who in owners.items())
+    aged = [c for c in creds if c.secret and c.age_days is not None]
+    rotated = ""
+    if aged:
+        oldest = max(aged, key=lambda c: c.age_days)
+        rotated = f"{oldest.age_days}d ago in {oldest.env}"
+        late = [c.env for c in aged if c.overdue]
+        if late:
+            rotated += f"; overdue in {', '.join(late)}"
+    return [owner or "-", rotated or "-"]
 
 
 def _cell(profile: Any, name: str) -> str:

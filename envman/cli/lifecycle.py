@@ -1,0 +1,349 @@
+"""Lifecycle commands: diff, promote, rollback, mark-good, rotate, owner, handoff."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from envman.cli import CONTEXT, run_with_exit
+from envman.cli.core import json_option, open_project, read_value
+from envman.cli.output import emit_json, note, style
+from envman.errors import UsageError
+
+if TYPE_CHECKING:
+    from envman.diff import ProfileDiff, VarDiff
+    from envman.ops import Change
+
+_MARKS = {"added": ("+", "green"), "removed": ("-", "red"), "changed": ("~", "yellow"), "shared-secret": ("!", "red"), "same": (" ", None)}
+
+
+def _line(v: VarDiff, old_env: str, new_env: str) -> str:
+    mark, colour = _MARKS[v.status]
+    if v.status == "added" and v.new is not None:
+        text = v.new.shown
+    elif v.status == "removed" and v.old is not None:
+        text = v.old.shown
+    elif v.status == "shared-secret" and v.new is not None:
+        text = f"{v.new.shown}  the same secret in {old_env} and {new_env}"
+    elif v.status == "changed" and v.old is not None and v.new is not None:
+        text = f"{v.old.shown} → {v.new.shown}"
+    else:
+        text = v.new.shown if v.new is not None else ""
+    return style(f"  {mark} {v.name}  {text}".rstrip(), fg=colour)
+
+
+def render_diff(diff: ProfileDiff, *, show_same: bool = False) -> list[str]:
+    """One line per differing variable (and per equal one with ``show_same``)."""
+    return [_line(v, diff.old_env, diff.new_env) for v in diff.vars if show_same or v.status != "same"]
+
+
+def _confirm(question: str, yes: bool) -> None:
+    """Ask on a terminal; without one, only --yes lets a change through."""
+    if yes:
+        return
+    stdin = sys.stdin
+    if stdin is None or not stdin.isatty():
+        raise UsageError("not applied: no terminal to confirm on", "re-run with --yes to apply, or --dry-run to only see the plan")
+    if not click.confirm(question, default=False, err=True):
+        raise UsageError("not applied: the plan was not confirmed", "nothing was changed")
+
+
+def _change_json(change: Change) -> dict[str, Any]:
+    e = change.entry
+    return {"environment": e.env, "version": e.version, "event": e.event, "changed": list(e.changed), "ledger_seq": e.seq,
+            "summary": e.detail.get("summary", "")}
+
+
+def _report(change: Change, as_json: bool) -> None:
+    if as_json:
+        emit_json(_change_json(change))
+        return
+    e = change.entry
+    click.echo(f"{e.env}: version {e.version} ({e.detail.get('summary') or e.event})")
+
+
+@click.command("diff", context_settings=CONTEXT)
+@click.argument("a")
+@click.argument("b")
+@click.option("--all", "show_all", is_flag=True, help="Also list variables that are the same.")
+@json_option
+def diff_cmd(a: str, b: str, show_all: bool, as_json: bool) -> None:
+    """What differs from A to B; exit 1 when anything differs.
+
+    A and B are environments or versions: ENV, ENV@N, ENV@latest, ENV@good.
+    Secrets are compared by fingerprint and shown masked, so no private key is
+    needed. The same secret in two different environments is reported as
+    `shared-secret` (a problem), never as equal.
+
+    \b
+    Example:
+      envman diff staging production
+      envman diff production@good production
+      envman diff production@12 production@14 --json
+    """
+    from envman.diff import diff_profiles
+    from envman.ops import resolve_ref
+
+    project = open_project()
+    diff = diff_profiles(resolve_ref(project, a), resolve_ref(project, b))
+    if as_json:
+        emit_json(diff.as_dict())
+    else:
+        click.echo(style(f"{diff.old_env}@{diff.old_version} → {diff.new_env}@{diff.new_version}", bold=True))
+        lines = render_diff(diff, show_same=show_all)
+        click.echo("\n".join(lines) if lines else "  no differences")
+        shared = diff.names("shared-secret")
+        if shared:
+            note(f"{len(shared)} secret(s) shared between {diff.old_env} and {diff.new_env}: "
+                 "give each environment its own (`envman rotate`)")
+    if not diff.empty:
+        run_with_exit(1)
+
+
+@click.command("promote", context_settings=CONTEXT)
+@click.argument("src")
+@click.argument("dst")
+@click.option("--dry-run", is_flag=True, help="Show the plan and any refusal, change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking (required without a terminal).")
+@click.option("--force", is_flag=True, help="Promote even if SRC's current version is not known good.")
+@click.option("--any-order", is_flag=True, help="Allow promoting against the environments' promotion order.")
+@json_option
+def promote_cmd(src: str, dst: str, dry_run: bool, yes: bool, force: bool, any_order: bool, as_json: bool) -> None:
+    """Copy SRC's promotable values into DST as a new version.
+
+    What moves is decided by the schema: each variable's `promote` policy
+    (secrets keep their own value per environment by default) and its `pin`
+    list. The plan is shown first. SRC's current version must be known good
+    (`envman verify` or `envman mark-good`) unless --force, and DST must pass
+    `envman check` afterwards — promoting into the last environment requires
+    every secret there to have an owner, a rotation method and a rollback value.
+
+    \b
+    Example:
+      envman promote staging production --dry-run
+      envman promote staging production --yes
+    """
+    from envman.lifecycle import apply_promote, plan_promote
+
+    project = open_project()
+    plan = plan_promote(project, src, dst, force=force, any_order=any_order)
+    out: dict[str, Any] = {"plan": plan.as_dict(), "applied": False}
+    if not as_json:
+        good = "known good" if plan.src_good else style("NOT known good", fg="red")
+        click.echo(style(f"promote {src}@{plan.src_version} ({good}) → {dst}@{plan.dst_version} as {dst}@{plan.new_version}", bold=True))
+        lines = render_diff(plan.diff)
+        click.echo("\n".join(lines) if lines else "  no changes")
+        if plan.kept:
+            click.echo(f"kept in {dst} (not promoted): " + ", ".join(f"{k.name} ({k.reason})" for k in plan.kept))
+        for f in plan.findings:
+            where = f" {f.var}" if f.var else ""
+            click.echo(style(f"check {f.rule} {f.severity}:{where} {f.message}", fg="red" if f.severity == "error" else "yellow"))
+    if plan.diff.empty:
+        if as_json:
+            emit_json(out)
+        else:
+            click.echo(f"nothing to promote: {dst} already has {src}@{plan.src_version}'s promotable values")
+        return
+    refusal = plan.refusal()
+    if refusal is not None:
+        if as_json:
+            emit_json({**out, "refused": str(refusal)})
+        raise refusal
+    if dry_run:
+        if as_json:
+            emit_json(out)
+        else:
+            click.echo("dry run: nothing was changed")
+        return
+    _confirm(f"Write these changes to {dst} as version {plan.new_version}?", yes)
+    change = apply_promote(project, plan)
+    if as_json:
+        emit_json({**out, "applied": True, "result": _change_json(change)})
+    else:
+        _report(change, False)
+
+
+@click.command("rollback", context_settings=CONTEXT)
+@click.argument("env")
+@click.option("--to", "to", metavar="N", help="Restore version N (default: the last known good version before the current one).")
+@click.option("--dry-run", is_flag=True, help="Show the plan, change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Apply without asking (required without a terminal).")
+@json_option
+def rollback_cmd(env: str, to: str | None, dry_run: bool, yes: bool, as_json: bool) -> None:
+    """Restore the last known good version of ENV (or version N) as a new version.
+
+    Values and secrets come back exactly (ciphertext copied byte for byte);
+    history is never rewritten. Owners and rotation settings recorded now are
+    kept. The plan (current → restored) is shown first.
+
+    \b
+    Example:
+      envman rollback production --dry-run
+      envman rollback production --yes
+      envman rollback production --to 12 --yes
+    """
+    from envman.lifecycle import apply_rollback, plan_rollback
+
+    project = open_project()
+    plan = plan_rollback(project, env, to)
+    if not as_json:
+        good = "known good" if plan.target_good else "not marked known good"
+        head = f"rollback {env}@{plan.current_version} → version {plan.target_version} ({good}) as {env}@{plan.new_version}"
+        click.echo(style(head, bold=True))
+        click.echo("\n".join(render_diff(plan.diff)))
+    out: dict[str, Any] = {"plan": plan.as_dict(), "applied": False}
+    if dry_run:
+        if as_json:
+            emit_json(out)
+        else:
+            click.echo("dry run: nothing was changed")
+        return
+    _confirm(f"Restore version {plan.target_version} of {env} as version {plan.new_version}?", yes)
+    change = apply_rollback(project, plan)
+    if as_json:
+        emit_json({**out, "applied": True, "result": _change_json(change)})
+    else:
+        _report(change, False)
+
+
+@click.command("mark-good", context_settings=CONTEXT)
+@click.argument("env")
+@click.option("--version", "version", metavar="N", help="The version to attest (default: the current one).")
+@click.option("--note", default="", help="Why it is known good (e.g. the deploy's health check). Never a secret.")
+@json_option
+def mark_good_cmd(env: str, version: str | None, note: str, as_json: bool) -> None:
+    """Attest a version of ENV as known good (recorded in the ledger).
+
+    Use it after a deploy's health check passed; `envman verify` marks a
+    version known good by itself when its live probe passes. `promote` takes
+    only known-good versions; `rollback` restores the newest one.
+
+    \b
+    Example:
+      envman mark-good staging --note "smoke tests passed, deploy 4812"
+      envman mark-good production --version 12
+    """
+    from envman.lifecycle import mark_good
+
+    result = mark_good(open_project(), env, version, note=note)
+    e = result.entry
+    if as_json:
+        emit_json({"environment": e.env, "version": e.version, "ledger_seq": e.seq, "profile": e.profile,
+                   "actor": e.actor, "note": note, "already_good": result.again})
+        return
+    again = " (again)" if result.again else ""
+    click.echo(f"{e.env}@{e.version} marked known good{again} by {e.actor} (ledger #{e.seq})")
+
+
+@click.command("rotate", context_settings=CONTEXT)
+@click.argument("env")
+@click.argument("var")
+@click.argument("value", required=False)
+@click.option("--from-file", type=click.Path(dir_okay=False), help="Read the new secret from this file.")
+@click.option("--method", default="", help="How it was rotated (e.g. 'provider console', 'vault lease').")
+@click.option("--undo", is_flag=True, help="Put the rollback value back (the replaced value becomes the rollback value).")
+@json_option
+def rotate_cmd(env: str, var: str, value: str | None, from_file: str | None, method: str, undo: bool, as_json: bool) -> None:
+    """Replace the secret VAR of ENV; the previous value is kept as its rollback value.
+
+    The new value comes from a hidden prompt, stdin or --from-file — never
+    from the command line. The rotation time and method are recorded and the
+    next due date follows from the rotation period (`envman owner`).
+
+    \b
+    Example:
+      envman rotate production ALLTKN_API_KEY --method "provider console"
+      printf %s "$NEW_KEY" | envman rotate production ALLTKN_API_KEY
+      envman rotate production ALLTKN_API_KEY --undo
+    """
+    from envman.lifecycle import require_secret, rotate, undo_rotation
+
+    if value is not None:
+        # taken only to refuse it without echoing it (click would quote an unexpected argument)
+        raise UsageError(
+            "a secret's value must not be given on the command line (visible to all users in `ps`)",
+            f"pipe it: `envman rotate {env} {var} < file`, use --from-file, or omit it to be prompted",
+        )
+    project = open_project()
+    if undo:
+        if from_file is not None or method:
+            raise UsageError("--undo takes no new value or method", "drop --from-file/--method")
+        change = undo_rotation(project, env, var)
+    else:
+        require_secret(project, env, var)  # refuse before prompting for a value
+        change = rotate(project, env, var, read_value(var, secret=True, from_file=from_file), method=method)
+    _report(change, as_json)
+
+
+@click.command("owner", context_settings=CONTEXT)
+@click.argument("env")
+@click.argument("var")
+@click.option("--owner", "--set", "owner", help="Who answers for VAR in ENV.")
+@click.option("--rotation-method", help="How VAR is rotated (e.g. 'provider console').")
+@click.option("--rotation-days", type=click.IntRange(min=0), help="Rotation period in days (0: none).")
+@click.option("--note", help="A short note (never a secret).")
+@json_option
+def owner_cmd(env: str, var: str, owner: str | None, rotation_method: str | None, rotation_days: int | None,
+              note: str | None, as_json: bool) -> None:
+    """Show or record who owns VAR in ENV and how it is rotated.
+
+    Without options it shows the records (falling back to the schema's
+    defaults in envman.toml). With options it records them as a new version
+    (ledger event `owner`).
+
+    \b
+    Example:
+      envman owner production ALLTKN_API_KEY
+      envman owner production ALLTKN_API_KEY --owner alice --rotation-method "provider console" --rotation-days 90
+    """
+    from envman.lifecycle import owner_show, set_owner
+
+    project = open_project()
+    if owner is None and rotation_method is None and rotation_days is None and note is None:
+        c = owner_show(project, env, var)
+        if as_json:
+            emit_json(c.as_dict())
+            return
+        schema = set(c.from_schema)
+        def val(key: str, text: str) -> str:
+            return (text + " (schema default)" if key in schema else text) if text else "—"
+        click.echo(style(f"{var} in {env}", bold=True))
+        click.echo(f"  owner:           {val('owner', c.owner)}")
+        click.echo(f"  rotation method: {val('rotation_method', c.rotation_method)}")
+        click.echo(f"  rotation period: {val('rotation_days', f'{c.rotation_days} days' if c.rotation_days else '')}")
+        age = f" ({c.age_days} days ago)" if c.age_days is not None else ""
+        click.echo(f"  last rotated:    {c.rotated_at + age if c.rotated_at else '—'}")
+        click.echo(f"  next due:        {(c.next_due + (' (overdue)' if c.overdue else '')) if c.next_due else '—'}")
+        if c.secret:
+            click.echo(f"  rollback value:  {'recorded' if c.has_rollback else '—'}")
+        if c.note:
+            click.echo(f"  note:            {c.note}")
+        return
+    _report(set_owner(project, env, var, owner=owner, rotation_method=rotation_method, rotation_days=rotation_days, note=note), as_json)
+
+
+@click.command("handoff", context_settings=CONTEXT)
+@click.argument("env")
+@click.option("--events", "events", type=click.IntRange(min=0), default=10, show_default=True, help="How many recent events to list.")
+@json_option
+def handoff_cmd(env: str, events: int, as_json: bool) -> None:
+    """The hand-over record of ENV as Markdown: safe to paste into a ticket.
+
+    Owner of each credential, current version, last known good version and
+    its verify result, rotation due dates (the next review point) and recent
+    events. Secrets appear only masked.
+
+    \b
+    Example:
+      envman handoff production > handoff.md
+      envman handoff staging --json
+    """
+    from envman.lifecycle import handoff
+
+    record = handoff(open_project(), env, recent=events)
+    if as_json:
+        emit_json(record.as_dict())
+    else:
+        click.echo(record.to_markdown(), nl=False)
