@@ -39,7 +39,7 @@ def scan_cmd(paths: tuple[str, ...], git: bool, since: str | None, staged: bool,
     """
     from envman.crypto import fingerprint, mask
     from envman.known import known_secrets
-    from envman.scan import ScanStats, scan_git, scan_paths, to_json, to_sarif
+    from envman.scan import ScanStats, scan_git, scan_paths, to_json, to_sarif, unsearchable
 
     if as_json:
         fmt = "json"
@@ -59,6 +59,9 @@ def scan_cmd(paths: tuple[str, ...], git: bool, since: str | None, staged: bool,
 
     if keyless and fmt == "text":
         note(f"no private key for {', '.join(keyless)}: matching those by masked form and fingerprint (plain occurrences only)")
+    for weak in unsearchable(secrets):
+        if fmt == "text":
+            note(f"cannot search for {weak.env}/{weak.var} v{weak.version} ({weak.masked}): too short or nothing visible without the key")
     stats = ScanStats()
     progress = None
     if sys.stderr.isatty():
@@ -70,6 +73,8 @@ def scan_cmd(paths: tuple[str, ...], git: bool, since: str | None, staged: bool,
         hits = list(scan_paths(paths or ["."], secrets, fp, respect_gitignore=respect_gitignore, progress=progress, mask_fn=mask, stats=stats))
     if progress is not None:
         click.echo("\r", nl=False, err=True)
+    if stats.skipped and fmt == "text":
+        note(f"skipped {len(stats.skipped)} unreadable file(s), e.g. {stats.skipped[0]}")
     if fmt == "json":
         emit_json({"hits": to_json(hits), "files": stats.files, "skipped": stats.skipped, "keyless": keyless})
     elif fmt == "sarif":
