@@ -238,11 +238,11 @@ def migrate(
     existing = [e.hash for e in target.entries()]
     notes: list[str] = []
     if existing:
-        _require_intact(target, "target")
         ours = [e.hash for e in source.entries()]
         if existing != ours[: len(existing)]:
             where = "environments/" if to == "files" else "the target prefix"
             raise UsageError(f"{where} already holds a different ledger", "move it away or pick another --prefix; nothing was copied")
+        _require_intact(target, "target")
         notes.append(f"the target already held the first {len(existing)} entries (an earlier copy); copied the rest")
     copied, entries = 0, list[Entry]()
     for _ in range(_ROUNDS):

@@ -13,8 +13,6 @@ variable or environment fails authentication.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 from typing import TYPE_CHECKING
 
@@ -32,11 +30,16 @@ FINGERPRINT_PREFIX = "fp1:"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**12, 8, 1
 
 
+# base64 and hashlib are imported where used: commands that show masked values never need them.
 def _b64e(data: bytes) -> str:
+    import base64
+
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _b64d(text: str) -> bytes:
+    import base64
+
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -157,7 +160,7 @@ class Decryptor:
 
         where = f"{self.env}/{var}"
         if not token.startswith(CIPHER_PREFIX):
-            raise TamperError(f"{where}: stored value is not envman ciphertext", "it was edited by hand; restore it with `envman rollback` or set it again")
+            raise TamperError(f"{where}: tampered: the stored value is not envman ciphertext", "it was edited by hand; restore it with `envman rollback` or set it again")
         try:
             epk_text, body_text = token[len(CIPHER_PREFIX):].split(":")
             body = _b64d(body_text)
@@ -170,7 +173,7 @@ class Decryptor:
             return Secret(plain.decode("utf-8"))
         except (InvalidTag, ValueError, UnicodeDecodeError):
             raise TamperError(
-                f"{where}: ciphertext does not belong to this variable (copied from another variable or environment, or edited)",
+                f"{where}: tampered ciphertext: it does not belong to this variable (copied from another variable or environment, or edited)",
                 "restore it with `envman rollback` or set it again, and find who changed the file",
             ) from None
 
@@ -192,6 +195,8 @@ def mask(value: str) -> str:
 
 def fingerprint(salt: str, value: str) -> str:
     """Slow salted hash of a secret, truncated: equal values give equal fingerprints within a project."""
+    import hashlib
+
     digest = hashlib.scrypt(
         value.encode("utf-8"), salt=("envman-fp\x00" + salt).encode(), n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=12
     )
@@ -205,4 +210,6 @@ def new_salt() -> str:
 
 def sha256_hex(data: bytes) -> str:
     """Hex SHA-256, used for the ledger chain and profile hashes."""
+    import hashlib
+
     return hashlib.sha256(data).hexdigest()

@@ -103,9 +103,8 @@ class PromotePlan:
         if self.errors:
             first = self.errors[0]
             more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
-            where = f" {first.var}" if first.var else ""
             return UsageError(
-                f"{self.dst} would fail `envman check`: {first.rule}{where}: {first.message}{more}",
+                f"{self.dst} would fail `envman check`: {first.rule}: {first.message}{more}",
                 f"{first.fix}; nothing was changed" if first.fix else "fix the findings above; nothing was changed",
             )
         return None

@@ -114,9 +114,6 @@ def render_command(ctx: click.Context, command: click.Command, alias_names: list
     depth = max(2, ctx.command_path.count(" ") + 1)
     out = [f"{'#' * depth} {ctx.command_path}", ""]
     out += ["```text", usage(ctx, command), "```", ""]
-    if alias_names:
-        names = ", ".join(f"`envman {a}`" for a in alias_names)
-        out += [f"Also available as {names}.", ""]
     for kind, lines in help_blocks(command.help or ""):
         if kind == "para":
             out += [escape(lines[0]), ""]
@@ -124,6 +121,9 @@ def render_command(ctx: click.Context, command: click.Command, alias_names: list
             out += ["```text", *lines, "```", ""]
         else:
             out += ["Example:", "", "```sh", *lines, "```", ""]
+    if alias_names:
+        names = ", ".join(f"`envman {a}`" for a in alias_names)
+        out += [f"Also available as {names}.", ""]
     rows = options(ctx, command)
     if rows:
         out += ["| Option | Description |", "|---|---|"]

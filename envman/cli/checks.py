@@ -9,6 +9,7 @@ import click
 
 from envman.cli import CONTEXT, run_with_exit
 from envman.cli.output import emit_json, style
+from envman.errors import UsageError
 
 ignore_option = click.option(
     "--ignore", "ignore", multiple=True, metavar="IDS",
@@ -67,9 +68,11 @@ def check_cmd(envs: tuple[str, ...], ignore: tuple[str, ...], fmt: str, as_json:
     """
     from envman.checks import has_errors, run_checks, to_sarif
 
+    if as_json and fmt not in ("text", "json"):
+        raise UsageError(f"--json and --format {fmt} contradict each other", "give one of them")
+    fmt = "json" if as_json else fmt
     project = _open()
     findings = run_checks(project, envs or None, ignore=ignore)
-    fmt = "json" if as_json else fmt
     checked = list(envs) if envs else list(project.manifest.environments)
     if fmt == "sarif":
         from envman import __version__

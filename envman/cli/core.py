@@ -257,7 +257,7 @@ def status_cmd(as_json: bool) -> None:
             "environments": [
                 {"name": e.env, "version": e.version, "last_known_good": e.good,
                  "variables": {n: _cell(e.profile, n) for n in e.profile.names()},
-                 "owners": {n: _ownership(creds[(e.env, n)]) for n in e.profile.names() if _ownership(creds[(e.env, n)])}}
+                 "owners": {n: own for n in e.profile.names() if (own := _ownership(creds[(e.env, n)]))}}
                 for e in envs
             ],
         })
@@ -306,7 +306,7 @@ def _cell(profile: Any, name: str) -> str:
 @click.argument("env", required=False)
 @click.option("--var", help="Only events that changed this variable.")
 @click.option("--event", help="Only this event (set, import, promote, rollback, verify, mark-good, ...).")
-@click.option("--since", help="Only events at or after this UTC time (e.g. 2026-11-01).")
+@click.option("--since", help="Only events at or after this UTC date/time (2026-11-01, 2026-11-01T09:30) or within an age (7d, 12h).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many entries.")
 @json_option
 def history_cmd(env: str | None, var: str | None, event: str | None, since: str | None, limit: int | None, as_json: bool) -> None:

@@ -138,8 +138,7 @@ def promote_cmd(src: str, dst: str, dry_run: bool, yes: bool, force: bool, any_o
         if plan.kept:
             click.echo(f"kept in {dst} (not promoted): " + ", ".join(f"{k.name} ({k.reason})" for k in plan.kept))
         for f in plan.findings:
-            where = f" {f.var}" if f.var else ""
-            click.echo(style(f"check {f.rule} {f.severity}:{where} {f.message}", fg="red" if f.severity == "error" else "yellow"))
+            click.echo(style(f"check {f.rule} {f.severity}: {f.message}", fg="red" if f.severity == "error" else "yellow"))
     if plan.diff.empty:
         if as_json:
             emit_json(out)

@@ -3,10 +3,11 @@
 Every encoder writes what its platform reads back byte for byte, or raises
 ``ExportRefused`` naming the variable and the reason: never a silent change.
 
-``render`` streams: it returns an iterator of text chunks and does the work as it
-is consumed, so 10,000 variables export in constant memory. A refusal can surface
-after earlier chunks were produced, so a caller writing a file writes a temporary
-file and renames it only once the iterator is exhausted (or uses ``render_text``).
+``render`` returns the whole text or raises, never a part. ``stream`` yields the
+same text in chunks as it is consumed, so 10,000 variables export in constant
+memory; a refusal can then surface after earlier chunks were produced, so a
+caller streaming into a file writes a temporary file and renames it only once
+the iterator is exhausted.
 Target modules are imported on first use; this module imports only the stdlib.
 """
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from envman.errors import UsageError
 from envman.exporters._common import ExportContext, ExportItem, ExportOptions
 
-__all__ = ["FORMATS", "ExportItem", "ExportOptions", "Format", "render", "render_text"]
+__all__ = ["FORMATS", "ExportItem", "ExportOptions", "Format", "render", "stream"]
 
 Encoder = Callable[[Iterable[ExportItem], ExportContext], Iterator[str]]
 
@@ -59,7 +60,7 @@ FORMATS: dict[str, Format] = {
 }
 
 
-def render(
+def stream(
     fmt: str,
     items: Iterable[ExportItem],
     *,
@@ -67,7 +68,7 @@ def render(
     project: str,
     options: ExportOptions | None = None,
 ) -> Iterator[str]:
-    """Stream ``items`` encoded for ``fmt``; raises ExportRefused while iterating."""
+    """Yield ``items`` encoded for ``fmt`` in chunks; raises ExportRefused while iterating."""
     spec = FORMATS.get(fmt)
     if spec is None:
         raise UsageError(f"unknown export format {fmt!r}", "choose one of: " + ", ".join(FORMATS))
@@ -75,7 +76,7 @@ def render(
     return spec.encoder()(items, ctx)
 
 
-def render_text(
+def render(
     fmt: str,
     items: Iterable[ExportItem],
     *,
@@ -84,4 +85,4 @@ def render_text(
     options: ExportOptions | None = None,
 ) -> str:
     """Encode everything at once: either the whole export or ExportRefused, never a part."""
-    return "".join(render(fmt, items, env=env, project=project, options=options))
+    return "".join(stream(fmt, items, env=env, project=project, options=options))

@@ -99,8 +99,7 @@ def check_exec_size(ctx: ExportContext, item: ExportItem) -> None:
         raise refuse(
             ctx,
             item.name,
-            "NAME=VALUE is over 128 KiB, the Linux limit for one environment string (MAX_ARG_STRLEN); "
-            "the process would fail to start",
+            "NAME=VALUE is over 128 KiB, the Linux limit for one environment string (MAX_ARG_STRLEN); the process would fail to start",
             f"store large data in a file and put its path in {item.name}",
         )
 

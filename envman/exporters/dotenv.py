@@ -79,15 +79,13 @@ def encode_value(ctx: ExportContext, item: ExportItem) -> str:
         raise refuse(
             ctx,
             item.name,
-            "the value contains a carriage return: node --env-file deletes it, "
-            "npm dotenv and python-dotenv read it as a newline",
+            "the value contains a carriage return: node --env-file deletes it, npm dotenv and python-dotenv read it as a newline",
         )
     if _PY_INTERPOLATION.search(value):
         raise refuse(
             ctx,
             item.name,
-            "the value contains ${...}, which python-dotenv expands by default (interpolate=True) "
-            "whatever the quoting",
+            "the value contains ${...}, which python-dotenv expands by default (interpolate=True) whatever the quoting",
         )
     if value.startswith("encrypted:"):
         raise refuse(ctx, item.name, "dotenvx treats a value starting with 'encrypted:' as ciphertext")

@@ -1,10 +1,10 @@
 """GitHub Actions: ``$GITHUB_ENV`` heredocs and ``::add-mask::`` commands.
 
 Two sections, chosen with ``ExportOptions.github_section``, because they go to
-different places in the same step, masks first::
-
-    envman export github-actions --section mask          # stdout: the runner reads the commands
-    envman export github-actions >> "$GITHUB_ENV"        # file: variables for later steps
+different places in the same step, masks first: the ``mask`` section to the
+step's stdout (the runner reads workflow commands there), then the ``env``
+section appended to the file named by ``$GITHUB_ENV`` (variables for later
+steps).
 
 ``env``: each variable as ``NAME<<DELIM`` / value / ``DELIM``. The runner
 (actions/runner ``SetEnvFileCommand``, docs "Setting an environment variable"

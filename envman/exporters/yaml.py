@@ -16,9 +16,10 @@ from collections.abc import Iterable, Iterator
 
 from envman.exporters._common import ExportContext, ExportItem, check_env_name, check_text, refuse, unique
 
-# Printable per YAML 1.1 and 1.2, minus '"' and '\\' (escaped below) and the BOM,
+# Printable per YAML 1.1 and 1.2, minus '"' and backslash (escaped below), the line separators
+# U+2028/U+2029 (line breaks in YAML 1.1, so they would be folded) and the BOM,
 # which some loaders drop wherever it appears.
-_NEEDS_ESCAPE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_NEEDS_ESCAPE = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 _NAMED = {
     "\\": "\\\\",
     '"': '\\"',

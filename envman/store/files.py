@@ -24,14 +24,19 @@ from contextlib import contextmanager
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envman.errors import NotFound, StoreError, TamperError, UsageError
 from envman.fsutil import append_durable, atomic_write, exclusive_lock
-from envman.ledger import VERSION_EVENTS, ChainProblem, Entry, check_chain, decode, encode, iter_lines_reversed
 from envman.manifest import Manifest
 from envman.profile import Profile, empty_profile, profile_from_toml
 from envman.store import Finding, Head
+
+if TYPE_CHECKING:
+    from envman.ledger import ChainProblem, Entry
+
+# envman.ledger (and the hashing it brings) is imported by the functions that
+# read or write the ledger: `get`, `show` and `status` never touch it.
 
 _REPAIR = "run `envman repair` (it keeps every committed version)"
 
@@ -63,12 +68,32 @@ def current_actor() -> str:
 
 
 def _apply(head: Head, entry: Entry, size: int) -> Head:
+    from envman.ledger import VERSION_EVENTS
+
     versions, good = head.versions, head.good
     if entry.event in VERSION_EVENTS:
         versions = {**versions, entry.env: entry.version}
     if entry.marks_good:
         good = {**good, entry.env: [*good.get(entry.env, []), [entry.version, entry.seq]]}
     return Head(seq=entry.seq, hash=entry.hash, size=size, versions=versions, good=good)
+
+
+# Every line envman writes has `"event":"<name>"` after prev, seq, time and actor
+# (see ledger.encode); JSON escapes each quote inside a string, so the first match
+# is the entry's own event. A line with a second "event" key (e.g. in detail) or
+# none is parsed to be sure.
+_EVENT_KEY = b'"event":'
+
+
+def _may_write_version(line: bytes) -> bool:
+    """False only for lines that certainly hold an event that writes no version (export, verify...)."""
+    from envman.ledger import VERSION_EVENTS
+
+    start = line.find(_EVENT_KEY, 73)
+    if start < 0 or line.find(_EVENT_KEY, start + 8) >= 0 or line[start + 8 : start + 9] != b'"':
+        return True
+    end = line.find(b'"', start + 9)
+    return end < 0 or line[start + 9 : end].decode("ascii", "replace") in VERSION_EVENTS
 
 
 class FileStore:
@@ -166,6 +191,8 @@ class FileStore:
         return head
 
     def _scan_head(self) -> Head:
+        from envman.ledger import decode
+
         head, size = Head(), 0
         for line in self._raw_lines():
             size += len(line) + 1
@@ -185,12 +212,16 @@ class FileStore:
 
     def entries(self) -> Iterator[Entry]:
         """Every ledger entry, oldest first."""
+        from envman.ledger import decode
+
         where = self._rel(self.ledger_path)
         for line in self._raw_lines():
             yield decode(line, where)
 
     def entries_newest_first(self) -> Iterator[Entry]:
         """Ledger entries newest first, reading the file backwards (stops when the caller stops)."""
+        from envman.ledger import decode, iter_lines_reversed
+
         where = self._rel(self.ledger_path)
         try:
             fh = self.ledger_path.open("rb")
@@ -232,6 +263,8 @@ class FileStore:
 
     def _recover(self) -> Head:
         """Bring head and profiles up to the ledger (call with the lock held)."""
+        from envman.ledger import VERSION_EVENTS, decode
+
         head = self._read_head_file()
         size = self._ledger_size()
         if head is None:
@@ -290,6 +323,8 @@ class FileStore:
             atomic_write(target, data)
 
     def _roll_forward_profiles(self, head: Head) -> None:
+        from envman.ledger import Entry
+
         for env, number in head.versions.items():
             current = self._read_profile(self.profile_path(env), env) if env in self.manifest.environments else None
             if current is None or current.version < number:
@@ -298,8 +333,20 @@ class FileStore:
     # -- integrity ---------------------------------------------------------
     def verify_integrity(self) -> tuple[int, ChainProblem | None, list[Finding]]:
         """Check the chain, the head, every version file and every current profile."""
+        from envman.ledger import VERSION_EVENTS, check_chain, decode
+
         findings: list[Finding] = []
-        count, chain_head, problem = check_chain(self._raw_lines())
+        # One pass: the chain check reads every line; only lines that may write a
+        # version are kept for parsing (the rest are covered by the chain's hashes).
+        candidates: list[bytes] = []
+
+        def lines() -> Iterator[bytes]:
+            for line in self._raw_lines():
+                if _may_write_version(line):
+                    candidates.append(line)
+                yield line
+
+        count, chain_head, problem = check_chain(lines())
         if problem is not None:
             problem = self._name_break(problem)
         size = self._ledger_size()
@@ -318,7 +365,9 @@ class FileStore:
         newest: dict[str, Entry] = {}
         version_entries: dict[tuple[str, int], Entry] = {}
         if problem is None:
-            for entry in self.entries():
+            where = self._rel(self.ledger_path)
+            for line in candidates:
+                entry = decode(line, where)
                 if entry.event in VERSION_EVENTS:
                     newest[entry.env] = entry
                     version_entries[(entry.env, entry.version)] = entry
@@ -345,6 +394,8 @@ class FileStore:
 
     def _name_break(self, problem: ChainProblem) -> ChainProblem:
         """Say which entry is at fault: a gap in the sequence numbers is a removal, else the entry before was edited."""
+        from envman.ledger import ChainProblem
+
         n, seq = problem.line, problem.seq
         if seq is None or not problem.message.startswith("entry #"):
             return problem
@@ -414,6 +465,8 @@ class FileStore:
 
     def repair(self) -> list[str]:
         """Restore a consistent state from the ledger and version files; returns what was done."""
+        from envman.ledger import VERSION_EVENTS, check_chain
+
         done: list[str] = []
         with exclusive_lock(self.lock_path):
             size = self._ledger_size()
@@ -503,6 +556,8 @@ class FileTransaction:
             return False
 
     def _append(self, entry: Entry) -> Entry:
+        from envman.ledger import encode
+
         line, digest = encode(entry)
         entry = replace(entry, hash=digest)
         start = append_durable(self.store.ledger_path, line)
@@ -515,6 +570,8 @@ class FileTransaction:
         self, draft: Profile, event: str, *, changed: list[str], keys: dict[str, str], detail: dict[str, Any]
     ) -> tuple[Profile, Entry]:
         """Write ``draft`` as the next version of its environment, with its ledger entry."""
+        from envman.ledger import Entry, encode
+
         env = draft.env
         number = self.head.versions.get(env, 0) + 1
         profile = replace(draft, version=number, ledger_seq=self.head.seq + 1, ledger_hash="")
@@ -541,6 +598,8 @@ class FileTransaction:
         changed: list[str] | None = None, keys: dict[str, str] | None = None,
     ) -> Entry:
         """Append an event that does not change any values (verify, mark-good, export...)."""
+        from envman.ledger import Entry
+
         entry = Entry(
             seq=self.head.seq + 1, time=now_utc(), actor=self.actor, event=event, env=env, version=version,
             changed=tuple(changed or ()), keys=keys or {}, profile=profile, detail=detail or {}, prev=self.head.hash,

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from envman.checks import (
     ENDPOINT_SUFFIXES,
@@ -687,3 +689,36 @@ def test_checks_never_decrypt(seeded: Any, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("ENVMAN_KEYS_FILE")
     assert {f.rule for f in check(seeded)} == {"E008"}
     assert os.environ.get("ENVMAN_PRIVATE_KEY_PRODUCTION") is None
+
+
+# -- properties ----------------------------------------------------------------------------------
+
+_segment = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)
+
+
+@given(st.text(max_size=200))
+def test_url_issues_never_raises_and_never_quotes_a_query(text: str) -> None:
+    """Any text gives a list of (rule, severity, message, fix); a secret in its query is never repeated."""
+    secret = "sk-PROPERTYSECRET0123456789"
+    for rule, severity, message, fix in url_issues(text + "?k=" + secret):
+        assert rule in {"E003", "E004"} and severity in {"error", "warning"}
+        assert secret not in message + fix
+
+
+@given(st.lists(_segment, max_size=3), st.sampled_from(ENDPOINT_SUFFIXES))
+def test_any_api_root_plus_an_endpoint_is_an_error(path: list[str], suffix: str) -> None:
+    """Whatever the root's path, appending an endpoint suffix is an E003 error that suggests the root."""
+    root = "https://api.example.com" + "".join("/" + p for p in path)
+    issues = url_issues(root + suffix)
+    assert ("E003", "error") in [(r, s) for r, s, _, _ in issues]
+    assert any(root in fix for _, _, _, fix in issues)
+
+
+@given(st.sampled_from(SCHEMA), st.sampled_from(["", " ", "\t"]), st.sampled_from(["", " "]))
+def test_schema_names_with_stray_whitespace_are_errors(name: str, before: str, after: str) -> None:
+    """A schema name with whitespace around it is always an E006 error naming the real name; exact names pass."""
+    found = near_miss_findings([before + name + after], SCHEMA)
+    if before or after:
+        assert [(f.severity, f.var) for f in found] == [("error", name)]
+    else:
+        assert found == []

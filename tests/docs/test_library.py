@@ -19,7 +19,7 @@ from tests.docs import consoledoc
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "library.md"
-PRODUCTION_KEY = "sk-prod-2b8d6f0a4c9e1b7d3f5a8c2e"
+PRODUCTION_KEY = "sk-prod-4f1e8a2c6b9d0e3f7a5c1d8b"
 DOTENV = (
     f"ALLTKN_API_KEY={PRODUCTION_KEY}\nALLTKN_BASE_URL=https://api.alltkn.com/api/v1\n"
     "ALLTKN_DEFAULT_MODEL=deepseek-chat\nAI_REQUEST_TIMEOUT_MS=60000\nAI_LOG_LEVEL=info\n"
@@ -58,15 +58,15 @@ def test_library_examples_run(shop_api: Path, monkeypatch: pytest.MonkeyPatch) -
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         for block in blocks:
             code = compile("\n".join(block.lines), f"docs/library.md:{block.line}", "exec")
-            exec(code, namespace)  # noqa: S102 - running the page's own examples is the point
+            exec(code, namespace)  # running the page's own examples is the point
     printed, logged = out.getvalue(), err.getvalue()
 
     settings = namespace["settings"]
     assert settings.ALLTKN_BASE_URL == "https://api.alltkn.com/api/v1"
     assert settings.AI_REQUEST_TIMEOUT_MS == 60000
-    assert printed.splitlines()[:2] == ["sk-…8c2e", "'sk-…8c2e'"]
+    assert printed.splitlines()[:2] == ["sk-…1d8b", "'sk-…1d8b'"]
     assert calls == [{"api_key": PRODUCTION_KEY, "base_url": "https://api.alltkn.com/api/v1", "timeout": 60.0}]
-    assert "calling the API with [secret sk-…8c2e]" in logged
+    assert "calling the API with [secret sk-…1d8b]" in logged
     assert namespace["status"] == {
         "environment": "production", "deployed_version": 1, "current_version": 1, "fingerprint_matches": True, "stale": False,
     }

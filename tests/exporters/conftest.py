@@ -7,4 +7,4 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from export_consumers import docker_cli, node_tools, systemd_env_file  # noqa: E402,F401
+from export_consumers import docker_cli, node_tools, systemd_env_file  # noqa: F401

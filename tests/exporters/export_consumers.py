@@ -29,13 +29,14 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from dotenv import dotenv_values
 from hypothesis import strategies as st
 
 from envman.errors import ExportRefused
-from envman.exporters import ExportItem, ExportOptions, render_text
+from envman.exporters import ExportItem, ExportOptions, render
 
 HERE = Path(__file__).parent
 NODE_DIR = HERE / "node"
@@ -53,7 +54,7 @@ TRICKY: dict[str, str] = {
     "leading hash": "#notacomment",
     "single quote": "it's",
     "double quote": 'say "hi"',
-    "both quotes": "it's \"quoted\"",
+    "both quotes": 'it\'s "quoted"',
     "single-quoted look": "'quoted'",
     "double-quoted look": '"quoted"',
     "backslash": "C:\\path\\to",
@@ -109,13 +110,42 @@ def label(name: str) -> str:
 # Fragments that stress quoting, escaping and line handling; hypothesis glues
 # them together with arbitrary text.
 _FRAGMENTS = [
-    "'", '"', "`", "\\", "\\\\", "$", "${", "}", "$(", ")", "$A", "#", " #", " ", "\t", "\n", "\r", "\r\n",
-    "=", "<<", '"""', "EOF", "%", "%0A", "::", "encrypted:", "\u2028", "\x85", "\ufeff", "é", "😀", "~", "yes",
+    "'",
+    '"',
+    "`",
+    "\\",
+    "\\\\",
+    "$",
+    "${",
+    "}",
+    "$(",
+    ")",
+    "$A",
+    "#",
+    " #",
+    " ",
+    "\t",
+    "\n",
+    "\r",
+    "\r\n",
+    "=",
+    "<<",
+    '"""',
+    "EOF",
+    "%",
+    "%0A",
+    "::",
+    "encrypted:",
+    "\u2028",
+    "\x85",
+    "\ufeff",
+    "é",
+    "😀",
+    "~",
+    "yes",
 ]
-_CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
-VALUES = st.lists(st.sampled_from(_FRAGMENTS) | st.text(_CHARS, max_size=8), max_size=8).map("".join) | st.text(
-    _CHARS, max_size=40
-)
+_CHARS = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
+VALUES = st.lists(st.sampled_from(_FRAGMENTS) | st.text(_CHARS, max_size=8), max_size=8).map("".join) | st.text(_CHARS, max_size=40)
 VALUE_LISTS = st.lists(VALUES, min_size=1, max_size=12)
 
 
@@ -123,15 +153,13 @@ def items_from(values: Sequence[str], secret: bool = False) -> list[ExportItem]:
     return [ExportItem(f"{PREFIX}{i:03d}", v, secret) for i, v in enumerate(values)]
 
 
-def split(
-    fmt: str, items: Sequence[ExportItem], options: ExportOptions | None = None
-) -> tuple[list[ExportItem], dict[str, ExportRefused]]:
+def split(fmt: str, items: Sequence[ExportItem], options: ExportOptions | None = None) -> tuple[list[ExportItem], dict[str, ExportRefused]]:
     """Encode each item alone: the accepted ones, and the refusal for each other."""
     accepted: list[ExportItem] = []
     refused: dict[str, ExportRefused] = {}
     for item in items:
         try:
-            render_text(fmt, [item], env="production", project="demo", options=options)
+            render(fmt, [item], env="production", project="demo", options=options)
         except ExportRefused as exc:
             refused[item.name] = exc
         else:
@@ -141,7 +169,7 @@ def split(
 
 def export(fmt: str, items: Sequence[ExportItem], path: Path, options: ExportOptions | None = None) -> Path:
     """Write the export of ``items`` to ``path`` as UTF-8 bytes, exactly as rendered."""
-    path.write_bytes(render_text(fmt, items, env="production", project="demo", options=options).encode("utf-8"))
+    path.write_bytes(render(fmt, items, env="production", project="demo", options=options).encode("utf-8"))
     return path
 
 
@@ -294,7 +322,7 @@ class _FakeDockerAPI(http.server.BaseHTTPRequestHandler):
     """Just enough of the Docker Engine API for ``docker create`` to send its request."""
 
     protocol_version = "HTTP/1.1"
-    bodies: list[bytes] = []
+    bodies: ClassVar[list[bytes]] = []
 
     def _reply(self, code: int, body: bytes, ctype: str = "application/json") -> None:
         self.send_response(code)
@@ -305,16 +333,16 @@ class _FakeDockerAPI(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
+    def do_HEAD(self) -> None:
         self._reply(200, b"OK", "text/plain")
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path.endswith("/_ping"):
             self._reply(200, b"OK", "text/plain")
         else:
             self._reply(404, b'{"message":"not available in the test API"}')
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if "/containers/create" in self.path:
             self.bodies.append(body)
@@ -344,7 +372,7 @@ class DockerCLI:
         run([self.exe, "create", "--env-file", str(path), "envman-test-image"], env=env)
         (body,) = _FakeDockerAPI.bodies
         result: dict[str, str] = {}
-        for entry in json.loads(body)["Env"]:
+        for entry in json.loads(body)["Env"] or []:
             key, _, value = entry.partition("=")
             result[key] = value
         return result
@@ -440,8 +468,16 @@ def kubectl_read(path: Path) -> dict[str, object]:
 
 
 def kubernetes_validate(path: Path) -> None:
-    """Validate a manifest against the Kubernetes OpenAPI schema (strict: no unknown fields)."""
-    run([sys.executable, "-m", "kubernetes_validate", "--strict", str(path)])
+    """Validate a manifest against the Kubernetes OpenAPI schema (strict: no unknown fields).
+
+    kubernetes-validate's own entry point (``validate``, as its CLI calls it)
+    in-process, which spares a Python start per generated example.
+    """
+    import kubernetes_validate as kv
+    import yaml
+
+    for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+        kv.validate(document, kv.latest_version(), strict=True)
 
 
 def k8s_data(manifest: dict[str, object]) -> dict[str, str]:

@@ -9,12 +9,22 @@ from collections.abc import Iterator
 import pytest
 
 from envman.errors import EXIT_USAGE, ExportRefused, UsageError
-from envman.exporters import FORMATS, ExportItem, render, render_text
+from envman.exporters import FORMATS, ExportItem, render, stream
 
 ALL = sorted(FORMATS)
 EXPECTED_FORMATS = {
-    "dotenv", "shell", "json", "yaml", "docker", "k8s-secret", "k8s-configmap",
-    "github-actions", "systemd", "fly", "vercel", "heroku",
+    "dotenv",
+    "shell",
+    "json",
+    "yaml",
+    "docker",
+    "k8s-secret",
+    "k8s-configmap",
+    "github-actions",
+    "systemd",
+    "fly",
+    "vercel",
+    "heroku",
 }
 
 
@@ -38,7 +48,7 @@ def test_import_is_cheap() -> None:
 def test_unknown_format_is_a_usage_error() -> None:
     """An unknown format names the valid ones."""
     with pytest.raises(UsageError, match="dotenv"):
-        render("toml", [], env="e", project="p")
+        stream("toml", [], env="e", project="p")
 
 
 @pytest.mark.parametrize("fmt", ALL)
@@ -52,7 +62,7 @@ def test_render_streams(fmt: str) -> None:
             consumed += 1
             yield ExportItem(f"V{i}", "v", False)
 
-    chunks = render(fmt, items(), env="production", project="demo")
+    chunks = stream(fmt, items(), env="production", project="demo")
     for chunk in chunks:
         if "V0" in chunk:
             break
@@ -63,7 +73,7 @@ def test_render_streams(fmt: str) -> None:
 def test_ten_thousand_variables(fmt: str) -> None:
     """A large profile exports completely (heroku and vercel limits are tested in their own files)."""
     items = [ExportItem(f"VAR_{i}", f"value {i}", False) for i in range(10_000)]
-    text = render_text(fmt, items, env="production", project="demo")
+    text = render(fmt, items, env="production", project="demo")
     assert "VAR_9999" in text
 
 
@@ -72,7 +82,7 @@ def test_ten_thousand_variables(fmt: str) -> None:
 def test_invalid_names_are_refused(fmt: str, name: str) -> None:
     """Names are validated per target; a trailing newline is caught (\\Z, not $)."""
     with pytest.raises(ExportRefused):
-        render_text(fmt, [ExportItem(name, "v", False)], env="production", project="demo")
+        render(fmt, [ExportItem(name, "v", False)], env="production", project="demo")
 
 
 @pytest.mark.parametrize("fmt", ALL)
@@ -80,28 +90,28 @@ def test_duplicate_names_are_refused(fmt: str) -> None:
     """A repeated name is refused instead of letting one value win silently."""
     items = [ExportItem("A", "1", False), ExportItem("A", "2", False)]
     with pytest.raises(ExportRefused, match="twice"):
-        render_text(fmt, items, env="production", project="demo")
+        render(fmt, items, env="production", project="demo")
 
 
 @pytest.mark.parametrize("fmt", ALL)
 def test_nul_is_refused_everywhere(fmt: str) -> None:
     """No target can hold a NUL byte."""
     with pytest.raises(ExportRefused, match="NUL"):
-        render_text(fmt, [ExportItem("A", "x\x00y", False)], env="production", project="demo")
+        render(fmt, [ExportItem("A", "x\x00y", False)], env="production", project="demo")
 
 
 @pytest.mark.parametrize("fmt", ALL)
 def test_lone_surrogate_is_refused(fmt: str) -> None:
     """Text that cannot be written as UTF-8 is refused."""
     with pytest.raises(ExportRefused, match="Unicode"):
-        render_text(fmt, [ExportItem("A", "x\ud800", False)], env="production", project="demo")
+        render(fmt, [ExportItem("A", "x\ud800", False)], env="production", project="demo")
 
 
 @pytest.mark.parametrize("fmt", [f for f in ALL if f not in ("json", "yaml")])
 def test_exec_size_limit(fmt: str) -> None:
     """Targets that end in a process environment refuse a variable over 128 KiB."""
     with pytest.raises(ExportRefused):
-        render_text(fmt, [ExportItem("BIG", "x" * 131072, False)], env="production", project="demo")
+        render(fmt, [ExportItem("BIG", "x" * 131072, False)], env="production", project="demo")
 
 
 @pytest.mark.parametrize("fmt", ALL)
@@ -109,7 +119,7 @@ def test_refusal_never_contains_the_value(fmt: str) -> None:
     """Refusals name the variable and exit with code 2, but never echo the value."""
     secret = "TOPSECRET-\x00-value"
     with pytest.raises(ExportRefused) as info:
-        render_text(fmt, [ExportItem("DB_PASSWORD", secret, True)], env="production", project="demo")
+        render(fmt, [ExportItem("DB_PASSWORD", secret, True)], env="production", project="demo")
     assert "DB_PASSWORD" in str(info.value)
     assert "TOPSECRET" not in str(info.value)
     assert info.value.exit_code == EXIT_USAGE

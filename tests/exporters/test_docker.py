@@ -10,8 +10,8 @@ from export_consumers import (
     DockerCLI,
     DockerEnvFileError,
     docker_env_file,
-    export,
     expected,
+    export,
     items_from,
     label,
     split,
@@ -20,7 +20,7 @@ from export_consumers import (
 from hypothesis import HealthCheck, given, settings
 
 from envman.errors import ExportRefused
-from envman.exporters import ExportItem, render_text
+from envman.exporters import ExportItem, render
 
 REFUSED = {
     "newline": "newline",
@@ -70,11 +70,11 @@ def test_long_line_refusal_is_needed(tmp_path: Path, docker_cli: DockerCLI) -> N
     with pytest.raises(DockerEnvFileError):
         docker_env_file(path.read_bytes())
     with pytest.raises(ExportRefused, match="64 KiB"):
-        render_text("docker", [ExportItem("A", "x" * 65534, False)], env="e", project="p")
-    assert render_text("docker", [ExportItem("A", "x" * 65533, False)], env="e", project="p")
+        render("docker", [ExportItem("A", "x" * 65534, False)], env="e", project="p")
+    assert render("docker", [ExportItem("A", "x" * 65533, False)], env="e", project="p")
 
 
 def test_values_are_never_quoted() -> None:
     """Docker keeps quotes as part of the value, so the encoder adds none."""
-    text = render_text("docker", [ExportItem("A", " 'a' \"b\" ", False)], env="e", project="p")
+    text = render("docker", [ExportItem("A", " 'a' \"b\" ", False)], env="e", project="p")
     assert text == "A= 'a' \"b\" \n"

@@ -8,8 +8,8 @@ import pytest
 from export_consumers import (
     VALUE_LISTS,
     NodeTools,
-    export,
     expected,
+    export,
     items_from,
     label,
     ours,
@@ -20,7 +20,7 @@ from export_consumers import (
 from hypothesis import HealthCheck, given, settings
 
 from envman.errors import ExportRefused
-from envman.exporters import ExportItem, render_text
+from envman.exporters import ExportItem, render
 
 # Values no quoting can carry to all four readers, and why (asserted below so a
 # regression that starts refusing more, or less, shows up).
@@ -86,12 +86,12 @@ def test_command_substitution_never_runs(tmp_path: Path, node_tools: NodeTools) 
 @pytest.mark.parametrize("value", ["plain", "https://x.example/a?b=c", "", "a=b"])
 def test_plain_values_stay_unquoted(value: str) -> None:
     """Simple values are written bare, as a person would write them."""
-    assert render_text("dotenv", [ExportItem("A", value, False)], env="e", project="p") == f"A={value}\n"
+    assert render("dotenv", [ExportItem("A", value, False)], env="e", project="p") == f"A={value}\n"
 
 
 def test_refusal_names_variable_not_value() -> None:
     """The refusal says which variable and why, without the (secret) value."""
     with pytest.raises(ExportRefused) as info:
-        render_text("dotenv", [ExportItem("DB_PASSWORD", "s3cr3t\r\nvalue", True)], env="e", project="p")
+        render("dotenv", [ExportItem("DB_PASSWORD", "s3cr3t\r\nvalue", True)], env="e", project="p")
     assert "DB_PASSWORD" in str(info.value)
     assert "s3cr3t" not in str(info.value)

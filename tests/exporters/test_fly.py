@@ -5,7 +5,7 @@ from __future__ import annotations
 from export_consumers import VALUE_LISTS, expected, fly_import, items_from, label, split, tricky_items
 from hypothesis import given, settings
 
-from envman.exporters import ExportItem, render_text
+from envman.exporters import ExportItem, render
 
 REFUSED = {
     "spaces around": "leading spaces",
@@ -19,7 +19,7 @@ REFUSED = {
 
 
 def read_both(items: list[ExportItem]) -> None:
-    data = render_text("fly", items, env="e", project="p").encode("utf-8")
+    data = render("fly", items, env="e", project="p").encode("utf-8")
     assert fly_import(data, current=True) == expected(items)
     assert fly_import(data, current=False) == expected(items)
 
@@ -43,5 +43,5 @@ def test_generated_values_round_trip(values: list[str]) -> None:
 
 def test_multiline_format() -> None:
     """A PEM key is written the way flyctl documents multi-line secrets."""
-    text = render_text("fly", [ExportItem("KEY", "a\nb", True)], env="e", project="p")
+    text = render("fly", [ExportItem("KEY", "a\nb", True)], env="e", project="p")
     assert text == 'KEY="""a\nb"""\n'

@@ -16,18 +16,18 @@ from export_consumers import (
 from hypothesis import given, settings
 
 from envman.errors import ExportRefused
-from envman.exporters import ExportItem, ExportOptions, render_text
+from envman.exporters import ExportItem, ExportOptions, render
 
 MASK = ExportOptions(github_section="mask")
 
 
 def env_section(items: list[ExportItem]) -> str:
-    return render_text("github-actions", items, env="e", project="p")
+    return render("github-actions", items, env="e", project="p")
 
 
 def assert_masked(items: list[ExportItem]) -> None:
     """Every secret's value and each of its non-blank lines is registered; nothing else is."""
-    masks = github_masks(render_text("github-actions", items, env="e", project="p", options=MASK))
+    masks = github_masks(render("github-actions", items, env="e", project="p", options=MASK))
     wanted: set[str] = set()
     for item in items:
         if item.secret and not dotnet_blank(item.value):
@@ -72,7 +72,7 @@ def test_delimiters_are_random() -> None:
 def test_non_secrets_are_not_masked() -> None:
     """Only secrets get ::add-mask:: lines; the env section never contains them."""
     items = [ExportItem("PUBLIC", "visible", False), ExportItem("TOKEN", "hidden", True)]
-    assert github_masks(render_text("github-actions", items, env="e", project="p", options=MASK)) == ["hidden"]
+    assert github_masks(render("github-actions", items, env="e", project="p", options=MASK)) == ["hidden"]
     assert "add-mask" not in env_section(items)
 
 

@@ -9,8 +9,8 @@ import pytest
 import yaml as pyyaml
 from export_consumers import (
     VALUE_LISTS,
-    export,
     expected,
+    export,
     items_from,
     k8s_data,
     kubectl_read,
@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from ruamel.yaml import YAML
 
 from envman.errors import ExportRefused
-from envman.exporters import ExportItem, ExportOptions, render_text
+from envman.exporters import ExportItem, ExportOptions, render
 
 
 def readers(path: Path) -> dict[str, dict[str, object]]:
@@ -66,7 +66,7 @@ def test_secret_metadata(tmp_path: Path) -> None:
     assert manifest["metadata"]["namespace"] == "prod"
     assert manifest["type"] == "Opaque"
     kubernetes_validate(path)
-    default = pyyaml.safe_load(render_text("k8s-secret", [], env="production", project="demo"))
+    default = pyyaml.safe_load(render("k8s-secret", [], env="production", project="demo"))
     assert default["metadata"]["name"] == "demo-production"
     assert default["data"] == {}
 
@@ -74,13 +74,13 @@ def test_secret_metadata(tmp_path: Path) -> None:
 def test_invalid_object_name_is_refused() -> None:
     """A project/env that makes no valid object name is refused with a hint to pass one."""
     with pytest.raises(ExportRefused, match="object name"):
-        render_text("k8s-secret", [], env="Prod", project="My App")
+        render("k8s-secret", [], env="Prod", project="My App")
 
 
 def test_configmap_refuses_secrets() -> None:
     """A secret variable does not belong in a plain-text ConfigMap."""
-    with pytest.raises(ExportRefused, match="API_KEY.*secret"):
-        render_text("k8s-configmap", [ExportItem("API_KEY", "x", True)], env="e", project="p")
+    with pytest.raises(ExportRefused, match=r"API_KEY.*secret"):
+        render("k8s-configmap", [ExportItem("API_KEY", "x", True)], env="e", project="p")
 
 
 @pytest.mark.parametrize("fmt", ["k8s-secret", "k8s-configmap"])
@@ -91,12 +91,12 @@ def test_object_size_limit(fmt: str, tmp_path: Path) -> None:
     items.append(ExportItem("LAST", "x" * (1024 * 1024 - 10 * chunk), False))
     path = export(fmt, items, tmp_path / "full.yaml")
     kubernetes_validate(path)
-    with pytest.raises(ExportRefused, match="LAST .*1 MiB"):
-        render_text(fmt, [*items[:-1], ExportItem("LAST", "x" * (1024 * 1024 - 10 * chunk + 1), False)], env="e", project="p")
+    with pytest.raises(ExportRefused, match=r"LAST .*1 MiB"):
+        render(fmt, [*items[:-1], ExportItem("LAST", "x" * (1024 * 1024 - 10 * chunk + 1), False)], env="e", project="p")
 
 
 @pytest.mark.parametrize("name", ["has space", "a/b", "..x", "x" * 254])
 def test_invalid_keys_are_refused(name: str) -> None:
     """Data keys follow Kubernetes' key rules."""
     with pytest.raises(ExportRefused):
-        render_text("k8s-secret", [ExportItem(name, "v", True)], env="e", project="p")
+        render("k8s-secret", [ExportItem(name, "v", True)], env="e", project="p")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from export_consumers import VALUE_LISTS, export, expected, items_from, ours, source_in, split, tricky_items
+from export_consumers import VALUE_LISTS, expected, export, items_from, ours, source_in, split, tricky_items
 from hypothesis import HealthCheck, given, settings
 
 from envman.errors import ExportRefused
-from envman.exporters import ExportItem, render_text
+from envman.exporters import ExportItem, render
 
 SHELLS = ["bash", "dash"]
 
@@ -35,7 +35,7 @@ def test_generated_values_round_trip(values: list[str], tmp_path: Path) -> None:
 
 def test_quote_escaping_is_posix() -> None:
     """A single quote is written as '\\'' and nothing else is escaped."""
-    text = render_text("shell", [ExportItem("A", "it's $HOME", False)], env="e", project="p")
+    text = render("shell", [ExportItem("A", "it's $HOME", False)], env="e", project="p")
     assert text == "export A='it'\\''s $HOME'\n"
 
 
@@ -43,10 +43,10 @@ def test_quote_escaping_is_posix() -> None:
 def test_shell_owned_names_are_refused(name: str) -> None:
     """Names bash or dash keep for themselves cannot be set by sourcing, so they are refused."""
     with pytest.raises(ExportRefused, match=name):
-        render_text("shell", [ExportItem(name, "1", False)], env="e", project="p")
+        render("shell", [ExportItem(name, "1", False)], env="e", project="p")
 
 
 def test_nul_is_refused() -> None:
     """NUL is the one byte no shell variable can hold."""
     with pytest.raises(ExportRefused, match="NUL"):
-        render_text("shell", [ExportItem("A", "a\x00b", False)], env="e", project="p")
+        render("shell", [ExportItem("A", "a\x00b", False)], env="e", project="p")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from export_consumers import VALUE_LISTS, SystemdEnvFile, export, expected, items_from, split, tricky_items
+from export_consumers import VALUE_LISTS, SystemdEnvFile, expected, export, items_from, split, tricky_items
 from hypothesis import HealthCheck, given, settings
 
 from envman.errors import ExportRefused
-from envman.exporters import ExportItem, render_text
+from envman.exporters import ExportItem, render
 
 
 def test_tricky_values_round_trip(tmp_path: Path, systemd_env_file: SystemdEnvFile) -> None:
@@ -32,5 +32,5 @@ def test_generated_values_round_trip(values: list[str], tmp_path: Path, systemd_
 def test_exec_size_limit() -> None:
     """A variable over 128 KiB could never reach the service's environment (MAX_ARG_STRLEN)."""
     with pytest.raises(ExportRefused, match="128 KiB"):
-        render_text("systemd", [ExportItem("BIG", "x" * (128 * 1024), False)], env="e", project="p")
-    assert render_text("systemd", [ExportItem("BIG", "x" * (128 * 1024 - 6), False)], env="e", project="p")
+        render("systemd", [ExportItem("BIG", "x" * (128 * 1024), False)], env="e", project="p")
+    assert render("systemd", [ExportItem("BIG", "x" * (128 * 1024 - 6), False)], env="e", project="p")

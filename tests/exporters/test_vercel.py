@@ -18,7 +18,7 @@ from export_consumers import (
 from hypothesis import HealthCheck, given, settings
 
 from envman.errors import ExportRefused
-from envman.exporters import ExportItem, ExportOptions, render_text
+from envman.exporters import ExportItem, ExportOptions, render
 
 REFUSED = {
     "empty": "empty stdin",
@@ -30,7 +30,7 @@ REFUSED = {
 
 def stored(items: list[ExportItem], shell: str, workdir: Path, options: ExportOptions | None = None) -> dict[str, str]:
     script = workdir / "vercel.sh"
-    script.write_text(render_text("vercel", items, env="production", project="p", options=options), encoding="utf-8")
+    script.write_text(render("vercel", items, env="production", project="p", options=options), encoding="utf-8")
     calls = run_vercel_script(shell, script, workdir)
     result: dict[str, str] = {}
     for name, (stdin, environment) in calls.items():
@@ -61,7 +61,7 @@ def test_generated_values_round_trip(values: list[str], tmp_path: Path) -> None:
 
 def test_values_never_reach_the_command_line() -> None:
     """The value appears only as printf's argument (a shell builtin), never as vercel's."""
-    text = render_text("vercel", [ExportItem("TOKEN", "s3cret", True)], env="production", project="p")
+    text = render("vercel", [ExportItem("TOKEN", "s3cret", True)], env="production", project="p")
     line = next(line for line in text.splitlines() if "vercel env add" in line)
     assert line == "printf '%s' 's3cret' | vercel env add TOKEN 'production'"
 
@@ -75,4 +75,4 @@ def test_environment_option(tmp_path: Path) -> None:
 def test_bad_environment_is_refused() -> None:
     """An environment name that is not a Vercel slug is refused before any output."""
     with pytest.raises(ExportRefused):
-        render_text("vercel", [], env="prod; rm -rf /", project="p")
+        render("vercel", [], env="prod; rm -rf /", project="p")

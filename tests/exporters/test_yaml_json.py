@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml as pyyaml
-from export_consumers import VALUE_LISTS, NodeTools, export, expected, items_from, label, split, tricky_items
-from hypothesis import HealthCheck, given, settings
+from export_consumers import VALUE_LISTS, NodeTools, expected, export, items_from, label, split, tricky_items
+from hypothesis import given, settings
 from ruamel.yaml import YAML
 
 from envman.errors import ExportRefused
-from envman.exporters import ExportItem, render_text
+from envman.exporters import ExportItem, render
 
 
 def load_yaml_1_1(text: str) -> object:
@@ -38,14 +38,14 @@ def test_yaml_tricky_values_stay_strings(load: object, tmp_path: Path) -> None:
 def test_yaml_keys_that_look_like_booleans_stay_strings() -> None:
     """Keys such as ON or Y would be booleans in YAML 1.1 if they were not quoted."""
     items = [ExportItem(name, "1", False) for name in ("ON", "Y", "NO", "NULL", "TRUE")]
-    text = render_text("yaml", items, env="e", project="p")
+    text = render("yaml", items, env="e", project="p")
     for load in (load_yaml_1_1, load_yaml_1_2):
         assert load(text) == {name: "1" for name in ("ON", "Y", "NO", "NULL", "TRUE")}
 
 
 def test_yaml_empty_profile_is_an_empty_mapping() -> None:
     """An export with no variables is still a mapping."""
-    assert load_yaml_1_1(render_text("yaml", [], env="e", project="p")) == {}
+    assert load_yaml_1_1(render("yaml", [], env="e", project="p")) == {}
 
 
 @settings(max_examples=60, deadline=None)
@@ -53,7 +53,7 @@ def test_yaml_empty_profile_is_an_empty_mapping() -> None:
 def test_yaml_generated_values_round_trip(values: list[str]) -> None:
     """Any text without NUL: both YAML versions load exactly the original strings."""
     items = items_from(values)
-    text = render_text("yaml", items, env="e", project="p")
+    text = render("yaml", items, env="e", project="p")
     assert load_yaml_1_1(text) == expected(items)
     assert load_yaml_1_2(text) == expected(items)
 
@@ -72,20 +72,20 @@ def test_json_tricky_values_round_trip(tmp_path: Path, node_tools: NodeTools) ->
 def test_json_generated_values_round_trip(values: list[str]) -> None:
     """Any text without NUL round-trips through JSON."""
     items = items_from(values)
-    assert json.loads(render_text("json", items, env="e", project="p")) == expected(items)
+    assert json.loads(render("json", items, env="e", project="p")) == expected(items)
 
 
 def test_json_empty_profile() -> None:
     """No variables: an empty object."""
-    assert json.loads(render_text("json", [], env="e", project="p")) == {}
+    assert json.loads(render("json", [], env="e", project="p")) == {}
 
 
 def test_heroku_body_round_trips_and_respects_the_size_limit() -> None:
     """The PATCH body is JSON with the exact values; over 32 KiB in total is refused, naming the variable."""
     accepted, refused = split("heroku", tricky_items())
     assert [label(name) for name in refused] == ["64 KiB"]
-    body = render_text("heroku", accepted, env="e", project="p")
+    body = render("heroku", accepted, env="e", project="p")
     assert json.loads(body) == expected(accepted)
     items = [ExportItem(f"V{i}", "x" * 1000, False) for i in range(40)]
-    with pytest.raises(ExportRefused, match="V32 .*32 KiB"):
-        render_text("heroku", items, env="e", project="p")
+    with pytest.raises(ExportRefused, match=r"V32 .*32 KiB"):
+        render("heroku", items, env="e", project="p")

@@ -157,7 +157,7 @@ def test_check_errors_block_the_write(project_api, live, monkeypatch: pytest.Mon
     plan = plan_promote(p, "staging", "production", force=True)
     assert len(plan.findings) == 2 and len(plan.errors) == 1
     before = live.snapshot()
-    with pytest.raises(UsageError, match="E007 AI_LOG_LEVEL") as exc:
+    with pytest.raises(UsageError, match="E007: unknown log level") as exc:
         apply_promote(p, plan)
     assert "nothing was changed" in exc.value.hint
     assert live.snapshot() == before

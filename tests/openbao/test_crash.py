@@ -67,7 +67,7 @@ def _verify(cli) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 
 
 def test_killed_after_the_ledger_entry_then_repair(bao_seeded, proxy, cli) -> None:  # type: ignore[no-untyped-def]
-    """Killed between ledger append and profile write: readers see the old version, ledger verify says "interrupted", repair completes it."""
+    """Killed between ledger append and profile write: readers see the old version, verify says "interrupted", repair completes it."""
     _through(proxy, bao_seeded)
     run_killed_at(proxy, bao_seeded.root, ["set", "test", "AI_LOG_LEVEL", "error"], _profile_write(bao_seeded.prefix, "test"))
     assert _value(cli, "test", "AI_LOG_LEVEL") == "debug"  # the old version, whole
@@ -93,7 +93,7 @@ def test_killed_after_the_ledger_entry_next_writer_rolls_forward(bao_seeded, pro
 
 
 def test_killed_after_the_ledger_entry_same_environment_is_told_to_rerun(bao_seeded, proxy, cli) -> None:  # type: ignore[no-untyped-def]
-    """A writer of the same environment drafted on the old version: it completes the stranded change, is told to re-run, and the re-run lands."""
+    """A writer of the same environment drafted on the old version: it completes the stranded change, is told to re-run, then lands."""
     _through(proxy, bao_seeded)
     run_killed_at(proxy, bao_seeded.root, ["set", "test", "AI_LOG_LEVEL", "error"], _profile_write(bao_seeded.prefix, "test"))
     r = cli("set", "test", "AI_REQUEST_TIMEOUT_MS", "1234")
@@ -171,7 +171,7 @@ def test_server_gone_before_the_commit_point_changes_nothing(bao_seeded, proxy, 
 
 
 def test_reply_lost_after_the_commit_point_is_completed_later(bao_seeded, proxy, cli) -> None:  # type: ignore[no-untyped-def]
-    """The ledger entry reached the server but its reply was lost: the error says it may have been recorded; the next writer completes it."""
+    """The ledger entry reached the server but its reply was lost: the error says it may be recorded; the next writer completes it."""
     _through(proxy, bao_seeded)
 
     def hook(method: str, path: str) -> str | None:

@@ -1,0 +1,221 @@
+"""manifest.py and profile.py: envman.toml parsing and validation, profiles as pure data and TOML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from envman.errors import InvalidValue, NotFound, ProjectNotFound, TamperError
+from envman.manifest import edit_manifest, find_root, load_manifest, parse_manifest, spec_to_table
+from envman.profile import Profile, SecretRecord, VarMeta, empty_profile, profile_from_mapping, profile_from_toml
+from envman.schema import VarSpec, spec_from_toml
+
+SALT = "s" * 22
+
+
+def _data(**project: Any) -> dict[str, Any]:
+    base = {"id": "demo", "environments": ["test", "production"], "fingerprint_salt": SALT}
+    base.update(project)
+    return {"project": base, "keys": {"test": "envman-pk1:x"}, "variables": {"A_URL": {"type": "url"}}}
+
+
+def test_init_creates_a_manifest_that_loads(project) -> None:  # type: ignore[no-untyped-def]
+    """envman init writes an envman.toml with the project id, environments in order, salt and public keys."""
+    m = load_manifest(project.root)
+    assert m.project == "demo-app" and m.environments == ("test", "staging", "production")
+    assert set(m.public_keys) == set(m.environments) and len(m.salt) >= 16
+    assert m.is_last("production") and not m.is_last("test")
+    assert m.data_dir == project.root / "environments" and m.path == project.root / "envman.toml"
+    assert m.backend == {"type": "files"}
+
+
+def test_find_root_walks_up_and_honours_envman_project(project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The project is found from a subfolder, or from ENVMAN_PROJECT; elsewhere it is a clear error."""
+    sub = project.root / "src" / "deep"
+    sub.mkdir(parents=True)
+    assert find_root(sub) == project.root
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with pytest.raises(ProjectNotFound, match="envman init"):
+        find_root(elsewhere)
+    monkeypatch.setenv("ENVMAN_PROJECT", str(project.root))
+    assert find_root(elsewhere) == project.root
+    monkeypatch.setenv("ENVMAN_PROJECT", str(sub))  # explicit: no walking up
+    with pytest.raises(ProjectNotFound):
+        find_root()
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        ({"project": {"environments": ["test"], "fingerprint_salt": SALT}}, "id is missing"),
+        (_data(id="Demo App"), "id is missing or invalid"),
+        (_data(environments=[]), "non-empty list"),
+        (_data(environments="test"), "non-empty list"),
+        (_data(environments=["test", "test"]), "listed twice"),
+        (_data(environments=["../../etc"]), "invalid environment name"),
+        (_data(environments=["test\n"]), "invalid environment name"),
+        (_data(fingerprint_salt="short"), "fingerprint_salt"),
+        ({**_data(), "keys": {"test": 5}}, "public key strings"),
+        ({**_data(), "keys": "x"}, "[keys] must be a table"),
+        ({**_data(), "variables": {"lower": {}}}, "invalid variable name"),
+        ({**_data(), "variables": {"A": {"type": "float"}}}, "unknown type"),
+        ({**_data(), "backend": ["files"]}, "[backend] must be a table"),
+    ],
+)
+def test_parse_manifest_refuses_malformed_data(data: dict[str, Any], why: str) -> None:
+    """Each malformation of envman.toml is an InvalidValue naming the field."""
+    with pytest.raises(InvalidValue) as info:
+        parse_manifest(Path("/x"), data)
+    assert why in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [(b"\xef\xbb\xbf[project]\n", "byte-order mark"), (b"[project\n", "not valid TOML"), (b"\xff\xfe", "not UTF-8")],
+)
+def test_load_manifest_refuses_unreadable_files(tmp_path: Path, raw: bytes, why: str) -> None:
+    """BOM, broken TOML and non-UTF-8 bytes are refused naming the file."""
+    (tmp_path / "envman.toml").write_bytes(raw)
+    with pytest.raises(InvalidValue) as info:
+        load_manifest(tmp_path)
+    assert why in str(info.value) and "envman.toml" in str(info.value)
+
+
+def test_require_env_and_public_key(project) -> None:  # type: ignore[no-untyped-def]
+    """Unknown environments list the known ones; a malformed name is refused before any lookup."""
+    m = load_manifest(project.root)
+    assert m.require_env("staging") == "staging"
+    with pytest.raises(NotFound, match="known: test, staging, production"):
+        m.require_env("qa")
+    with pytest.raises(InvalidValue):
+        m.require_env("../../etc")
+    with pytest.raises(InvalidValue, match="no public key"):
+        parse_manifest(project.root, _data()).public_key("production")
+    assert m.spec_or_default("ANYTHING") == VarSpec("ANYTHING")
+
+
+def test_edit_manifest_keeps_comments(project) -> None:  # type: ignore[no-untyped-def]
+    """Schema edits go through tomlkit: a user's comments survive."""
+    path = project.root / "envman.toml"
+    path.write_text(path.read_text() + "\n# my comment\n")
+
+    def edit(doc: Any) -> None:
+        doc.setdefault("variables", {})["NEW_VAR"] = {"type": "int"}
+
+    edit_manifest(project.root, edit)
+    assert "# my comment" in path.read_text()
+    assert load_manifest(project.root).variables["NEW_VAR"].type == "int"
+
+
+@given(st.builds(
+    VarSpec,
+    name=st.just("MY_VAR"),
+    type=st.sampled_from(["secret", "url", "string", "int"]),
+    required=st.booleans(),
+    promote=st.sampled_from(["", "move", "keep"]),
+    pin=st.lists(st.sampled_from(["test", "production"]), unique=True).map(tuple),
+    owner=st.text(max_size=10),
+    rotation_days=st.integers(0, 400),
+    ignore=st.lists(st.sampled_from(["E008", "E009"]), unique=True).map(tuple),
+    export_as=st.dictionaries(st.sampled_from(["vercel", "fly"]), st.from_regex(r"\A[A-Z]{1,5}\Z")),
+))
+def test_spec_table_round_trip(spec: VarSpec) -> None:
+    """A spec written to envman.toml reads back equal."""
+    assert spec_from_toml(spec.name, spec_to_table(spec)) == spec
+
+
+# -- profiles ---------------------------------------------------------------------
+
+VALUES = st.dictionaries(
+    st.from_regex(r"\A[A-Z_][A-Z0-9_]{0,10}\Z"),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40),
+    max_size=6,
+)
+
+
+@settings(max_examples=60)
+@given(values=VALUES, version=st.integers(0, 10**6))
+def test_profile_toml_round_trip(values: dict[str, str], version: int) -> None:
+    """A profile written as TOML reads back equal, with the same content hash (any text, control chars included)."""
+    record = SecretRecord("envman:v1:a:b", "sk-…3333", "fp1:00")
+    secrets = {"ZZ_KEY": record}
+    values = {k: v for k, v in values.items() if k != "ZZ_KEY"}
+    meta = {"ZZ_KEY": VarMeta(owner="alice", rotation_days=30, rotated_at="2026-01-01T00:00:00Z", rollback=record)}
+    p = Profile("demo", "test", version, values, secrets, meta, ledger_seq=3, ledger_hash="ab" * 32)
+    back = profile_from_toml("environments/test.toml", p.to_toml())
+    assert back == p and back.content_hash() == p.content_hash()
+
+
+def test_content_hash_covers_everything_but_the_ledger_pointer() -> None:
+    """Any change of values or metadata changes the hash; the ledger pointer does not."""
+    p = Profile("demo", "test", 1, {"A": "1"})
+    assert p.content_hash() == p.with_changes(ledger_seq=9, ledger_hash="x").content_hash()
+    assert p.content_hash() != p.with_changes(values={"A": "2"}).content_hash()
+    assert p.content_hash() != p.with_changes(version=2).content_hash()
+    assert p.content_hash() != p.with_changes(meta={"A": VarMeta(owner="bob")}).content_hash()
+
+
+def test_values_hash_compares_secrets_by_fingerprint() -> None:
+    """Two versions holding the same secret (re-encrypted) and values have the same values hash."""
+    a = Profile("demo", "test", 1, {"A": "1"}, {"K": SecretRecord("envman:v1:x:1", "m", "fp1:aa")})
+    b = Profile("demo", "test", 7, {"A": "1"}, {"K": SecretRecord("envman:v1:y:2", "m", "fp1:aa")})
+    assert a.values_hash() == b.values_hash()
+    assert a.values_hash() != b.with_changes(values={"A": "2"}).values_hash()
+
+
+def test_secret_record_repr_hides_ciphertext() -> None:
+    """repr() of a SecretRecord and of a Profile shows mask and fingerprint, not the ciphertext."""
+    record = SecretRecord("envman:v1:EPHEMERAL:CIPHERTEXTBODY", "sk-…3333", "fp1:aa")
+    assert "CIPHERTEXTBODY" not in repr(record)
+    assert "CIPHERTEXTBODY" not in repr(Profile("d", "t", 1, secrets={"K": record}))
+
+
+def test_empty_profile_and_names() -> None:
+    """Version 0 has no values; names() lists plain and secret names sorted."""
+    e = empty_profile("demo", "test")
+    assert e.version == 0 and e.names() == [] and not e.has("A")
+    p = Profile("demo", "test", 1, {"B": "1"}, {"A": SecretRecord("c", "m", "f")})
+    assert p.names() == ["A", "B"] and p.has("A") and p.has("B")
+
+
+def _mapping(**changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"format": 1, "project": "demo", "environment": "test", "version": 1, "values": {"A": "1"},
+                            "secrets": {}, "meta": {}, "ledger": {"seq": 1, "hash": "h"}}
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"format": 2}, "unknown format"),
+        ({"project": 5}, "must be strings"),
+        ({"version": True}, "whole number"),
+        ({"version": -1}, "whole number"),
+        ({"values": {"A": 1}}, "must hold strings"),
+        ({"values": {"a": "1"}}, "invalid variable name"),
+        ({"values": {"A\n": "1"}}, "invalid variable name"),
+        ({"secrets": {"K": {"ciphertext": "c"}}}, "ciphertext, masked and fingerprint"),
+        ({"secrets": []}, "must be tables"),
+        ({"meta": {"A": {"rotation_days": "9"}}}, "wrong type"),
+        ({"meta": {"A": "x"}}, "must be a table"),
+        ({"ledger": {"seq": "1"}}, "[ledger]"),
+    ],
+)
+def test_profile_from_mapping_refuses_malformed_profiles(changes: dict[str, Any], why: str) -> None:
+    """A malformed profile is a TamperError naming the file and what is wrong."""
+    with pytest.raises(TamperError) as info:
+        profile_from_mapping("environments/test.toml", _mapping(**changes))
+    assert why in str(info.value) and "environments/test.toml" in str(info.value)
+
+
+@pytest.mark.parametrize("raw", [b"\xef\xbb\xbfformat = 1\n", b"format = [\n", b"\xff\xfe\x00"])
+def test_profile_from_toml_refuses_unreadable_bytes(raw: bytes) -> None:
+    """BOM, broken TOML and non-UTF-8 bytes are reported as a malformed profile, not a crash."""
+    with pytest.raises(TamperError, match="malformed"):
+        profile_from_toml("environments/test.toml", raw)
