@@ -14,7 +14,7 @@ variable or environment fails authentication.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from envman.errors import InvalidValue, KeyUnavailable, TamperError
 
@@ -67,14 +67,35 @@ class Secret:
         return hash(self._value)
 
 
+def _x25519() -> Any:
+    """cryptography's X25519 functions: generate_key, from_private_bytes, from_public_bytes.
+
+    The public classmethods (``X25519PrivateKey.generate()``...) first import the
+    whole OpenSSL backend (RSA, DSA, EC, serialization: ~30 ms) only to ask whether
+    X25519 is supported; the Rust binding they then call is used directly when present.
+    """
+    try:
+        from cryptography.hazmat.bindings._rust import openssl as rust_openssl
+
+        binding = rust_openssl.x25519
+        if all(hasattr(binding, f) for f in ("generate_key", "from_private_bytes", "from_public_bytes")):
+            return binding
+    except (ImportError, AttributeError):
+        pass
+    from types import SimpleNamespace
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+    return SimpleNamespace(generate_key=X25519PrivateKey.generate, from_private_bytes=X25519PrivateKey.from_private_bytes,
+                           from_public_bytes=X25519PublicKey.from_public_bytes)
+
+
 def generate_keypair() -> tuple[str, str]:
     """A new environment key pair as (public, private) text."""
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
-
-    key = X25519PrivateKey.generate()
-    raw_private = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    raw_public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    # *_bytes_raw() rather than serialization's encodings: importing that module costs ~30 ms.
+    key = _x25519().generate_key()
+    raw_private = key.private_bytes_raw()
+    raw_public = key.public_key().public_bytes_raw()
     return PUBLIC_PREFIX + _b64e(raw_public), PRIVATE_PREFIX + _b64e(raw_private)
 
 
@@ -93,11 +114,8 @@ def _raw_key(text: str, prefix: str, what: str) -> bytes:
 
 def public_from_private(private: str) -> str:
     """The public key text belonging to a private key text."""
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    key = X25519PrivateKey.from_private_bytes(_raw_key(private, PRIVATE_PREFIX, "private key"))
-    return PUBLIC_PREFIX + _b64e(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    key = _x25519().from_private_bytes(_raw_key(private, PRIVATE_PREFIX, "private key"))
+    return PUBLIC_PREFIX + _b64e(key.public_key().public_bytes_raw())
 
 
 def _aad(project: str, env: str, var: str) -> bytes:
@@ -118,13 +136,11 @@ class Encryptor:
     """Encrypts values for one environment; one key agreement per instance."""
 
     def __init__(self, project: str, env: str, public_key: str) -> None:
-        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
+        x25519 = _x25519()
         recipient = _raw_key(public_key, PUBLIC_PREFIX, f"public key of {env!r} in envman.toml")
-        ephemeral = X25519PrivateKey.generate()
-        epk = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
+        ephemeral = x25519.generate_key()
+        epk = ephemeral.public_key().public_bytes_raw()
+        shared = ephemeral.exchange(x25519.from_public_bytes(recipient))
         self._aead = _derive(shared, epk, recipient, project, env)
         self._head = CIPHER_PREFIX + _b64e(epk) + ":"
         self.project, self.env = project, env
@@ -140,10 +156,8 @@ class Decryptor:
     """Decrypts values of one environment; caches one key agreement per ephemeral key."""
 
     def __init__(self, project: str, env: str, private_key: str, expected_public: str) -> None:
-        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
         raw = _raw_key(private_key, PRIVATE_PREFIX, f"private key for {env!r}")
-        self._key = X25519PrivateKey.from_private_bytes(raw)
+        self._key = _x25519().from_private_bytes(raw)
         if public_from_private(private_key) != expected_public.strip():
             raise KeyUnavailable(
                 f"the private key given for {env!r} does not match its public key in envman.toml",
@@ -156,7 +170,6 @@ class Decryptor:
     def decrypt(self, var: str, token: str) -> Secret:
         """Plaintext of ``token`` as a Secret; tampering is reported naming the variable."""
         from cryptography.exceptions import InvalidTag
-        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
         where = f"{self.env}/{var}"
         if not token.startswith(CIPHER_PREFIX):
@@ -167,7 +180,7 @@ class Decryptor:
             aead = self._cache.get(epk_text)
             if aead is None:
                 epk = _b64d(epk_text)
-                shared = self._key.exchange(X25519PublicKey.from_public_bytes(epk))
+                shared = self._key.exchange(_x25519().from_public_bytes(epk))
                 aead = self._cache[epk_text] = _derive(shared, epk, self._recipient, self.project, self.env)
             plain = aead.decrypt(body[:12], body[12:], _aad(self.project, self.env, var))
             return Secret(plain.decode("utf-8"))

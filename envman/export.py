@@ -30,6 +30,7 @@ class Selection:
     secrets: bool = True
     service: str | None = None
     target: str | None = None
+    plain: bool = True  # False: secrets only (a Kubernetes Secret next to a ConfigMap)
 
 
 def service_table(project: Project, service: str) -> dict[str, Any]:
@@ -68,7 +69,11 @@ def _names(raw: Iterable[str]) -> frozenset[str]:
 
 def selection(*, only: Iterable[str] = (), exclude: Iterable[str] = (), secrets: bool = True,
               service: str | None = None, target: str | None = None) -> Selection:
-    return Selection(_names(only), _names(exclude), secrets, service, target)
+    """What to export; Kubernetes splits values: secrets into the Secret, plain values into the ConfigMap."""
+    plain = target != "k8s-secret"
+    if target == "k8s-configmap":
+        secrets = False
+    return Selection(_names(only), _names(exclude), secrets, service, target, plain)
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,7 @@ def export_items(project: Project, profile: Profile, sel: Selection) -> Export:
         if (only and var not in only) or var in exclude:
             continue
         secret = var in profile.secrets
-        if secret and not sel.secrets:
+        if (secret and not sel.secrets) or (not secret and not sel.plain):
             continue
         value = project.reveal(profile.env, var, profile.secrets[var]).reveal() if secret else profile.values[var]
         for name in mapping.get(var, [var]):

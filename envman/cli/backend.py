@@ -81,7 +81,8 @@ def _print_status(data: dict[str, Any], ok: bool) -> None:
         token = data.get("token", {})
         if token.get("valid"):
             policies = ", ".join(token.get("policies", [])) or "none"
-            lines.append(f"token:     valid (from {token.get('source')}; policies: {policies}; ttl: {token.get('ttl') or 'none'}s)")
+            ttl = f"{token['ttl']}s" if token.get("ttl") else "does not expire"
+            lines.append(f"token:     valid (from {token.get('source')}; policies: {policies}; ttl: {ttl})")
         elif token.get("source"):
             lines.append(f"token:     NOT valid (from {token['source']})")
         if data.get("capabilities") is not None:

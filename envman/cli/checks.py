@@ -9,7 +9,6 @@ import click
 
 from envman.cli import CONTEXT, run_with_exit
 from envman.cli.output import emit_json, style
-from envman.errors import UsageError
 
 ignore_option = click.option(
     "--ignore", "ignore", multiple=True, metavar="IDS",
@@ -23,12 +22,15 @@ def _open() -> Any:
     return Project.open()
 
 
-def _finding_lines(findings: Sequence[Any]) -> list[str]:
+def _finding_lines(findings: Sequence[Any], *, colour: bool = True) -> list[str]:
+    def paint(text: str, **kwargs: Any) -> str:
+        return style(text, **kwargs) if colour else text
+
     lines = []
     for f in findings:
-        colour = "red" if f.severity == "error" else "yellow"
         where = "/".join(p for p in (f.env, f.var) if p) or f.file
-        lines.append(f"{style(f.rule, bold=True)} {style(f.severity.ljust(7), fg=colour)} {where}: {f.message}")
+        level = paint(f.severity.ljust(7), fg="red" if f.severity == "error" else "yellow")
+        lines.append(f"{paint(f.rule, bold=True)} {level} {where}: {f.message}")
         lines.append(f"      fix: {f.fix}")
     return lines
 
@@ -68,12 +70,10 @@ def check_cmd(envs: tuple[str, ...], ignore: tuple[str, ...], fmt: str, as_json:
     """
     from envman.checks import has_errors, run_checks, to_sarif
 
-    if as_json and fmt not in ("text", "json"):
-        raise UsageError(f"--json and --format {fmt} contradict each other", "give one of them")
     fmt = "json" if as_json else fmt
     project = _open()
     findings = run_checks(project, envs or None, ignore=ignore)
-    checked = list(envs) if envs else list(project.manifest.environments)
+    checked = [e for e in project.manifest.environments if not envs or e in envs]
     if fmt == "sarif":
         from envman import __version__
 
@@ -81,7 +81,7 @@ def check_cmd(envs: tuple[str, ...], ignore: tuple[str, ...], fmt: str, as_json:
     elif fmt == "json":
         text = _dumps({"environments": checked, "ok": not has_errors(findings), "findings": [f.as_dict() for f in findings]})
     else:
-        lines = _finding_lines(findings)
+        lines = _finding_lines(findings, colour=output is None)  # no escape codes in a report file
         summary = f"{_tally(findings)} in {', '.join(checked)}" if findings else f"ok: no findings in {', '.join(checked)}"
         text = "\n".join([*lines, summary])
     if output:

@@ -31,22 +31,33 @@ def _formats() -> list[str]:
 @click.option("--version", "version", default="latest", help="A version number, 'latest' or 'good' (also @good).")
 @click.option("--check", "run_check", is_flag=True, help="Refuse to export a version that fails `envman check`.")
 @click.option("--reveal", is_flag=True, help="Allow printing plaintext secrets to a terminal.")
+@click.option("--k8s-name", help="k8s-secret/k8s-configmap: object name (default PROJECT-ENV).")
+@click.option("--k8s-namespace", help="k8s-secret/k8s-configmap: namespace.")
+@click.option("--github-section", type=click.Choice(["env", "mask"]), default="env",
+              help="github-actions: 'env' lines for $GITHUB_ENV, or 'mask' (::add-mask:: lines for the step's stdout).")
+@click.option("--vercel-env", help="vercel: the Vercel environment for `vercel env add` (default: ENV).")
 def export_cmd(env: str, fmt: str | None, output: str | None, only: tuple[str, ...], exclude: tuple[str, ...],
-               no_secrets: bool, service: str | None, version: str, run_check: bool, reveal: bool) -> None:
+               no_secrets: bool, service: str | None, version: str, run_check: bool, reveal: bool,
+               k8s_name: str | None, k8s_namespace: str | None, github_section: str, vercel_env: str | None) -> None:
     """Render ENV for a deployment platform, exactly as the platform reads it back.
 
     A value the format cannot represent exactly is refused (exit 2, naming the
     variable), never silently changed. Every export is recorded in the ledger.
+    For Kubernetes, k8s-secret holds the secrets and k8s-configmap the plain
+    values (apply both).
 
     \b
     Example:
       envman export production --format dotenv -o .env.production
       envman export production --format k8s-secret | kubectl apply -f -
+      envman export production --format k8s-configmap | kubectl apply -f -
       envman export staging --format json --no-secrets
       envman export production --service web --format dotenv -o web.env
+      envman export production --format github-actions --github-section mask   # in a step, before use
+      envman export production --format github-actions >> "$GITHUB_ENV"
     """
     from envman.export import export_items, record_export, selection, service_table
-    from envman.exporters import FORMATS, render
+    from envman.exporters import FORMATS, ExportOptions, render
     from envman.ops import resolve_version
 
     project = open_project()
@@ -71,7 +82,9 @@ def export_cmd(env: str, fmt: str | None, output: str | None, only: tuple[str, .
         raise UsageError("this would print plaintext secrets to the terminal",
                          "write to a file with -o, pipe the output, use --no-secrets, or add --reveal")
     export = export_items(project, profile, sel)
-    text = render(fmt, export.items, env=env, project=project.manifest.project)
+    options = ExportOptions(k8s_name=k8s_name, k8s_namespace=k8s_namespace,
+                            github_section="mask" if github_section == "mask" else "env", vercel_environment=vercel_env)
+    text = render(fmt, export.items, env=env, project=project.manifest.project, options=options)
     data = text.encode("utf-8")
     if output is None:
         sys.stdout.buffer.write(data)

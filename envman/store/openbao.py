@@ -51,7 +51,9 @@ is reported as tampering.
 
 Requests: ``get``/``show`` read one secret; ``set`` reads the head and the profile
 and writes the ledger entry, the profile and the head (five requests), whatever
-the number of past versions.
+the number of past versions. The first version of an environment also sets its
+path's metadata, before the ledger entry, so a token that may not do so fails
+with nothing committed.
 """
 
 from __future__ import annotations
@@ -243,6 +245,7 @@ class OpenBaoStore:
         self.prefix = self.settings.prefix
         self._client: Any = None
         self.token_source = ""
+        self._keeps: set[str] = set()  # profile paths whose metadata this process has set
 
     def __repr__(self) -> str:
         return f"OpenBaoStore({self.settings.address or '?'} {self.settings.where()})"
@@ -316,7 +319,8 @@ class OpenBaoStore:
             pass
         return StoreError(
             f"the OpenBao token from {self.token_source} may not {op} {where}",
-            f"ask an OpenBao admin for a policy granting read, create and update on {self.settings.mount}/data/{self.prefix}/*",
+            f"ask an OpenBao admin for a policy granting read, create and update on {self.settings.mount}/data/{self.prefix}/* "
+            f"and read, update on {self.settings.mount}/metadata/{self.prefix}/*",
         )
 
     # -- paths ---------------------------------------------------------------
@@ -369,11 +373,15 @@ class OpenBaoStore:
             raise StoreError(f"OpenBao has no KV v2 mount at {self.mount}/", "check [backend] mount") from None
         return True
 
+    def _protected(self, env: str) -> bool:
+        return env in self._keeps
+
     def _protect(self, env: str) -> None:
         """Keep every version of a profile and require check-and-set on it (before its first write)."""
         path = self.profile_path(env)
         self.call("configure", path, lambda c: c.secrets.kv.v2.update_metadata(
             path=path, max_versions=KEEP_VERSIONS, cas_required=True, mount_point=self.mount))
+        self._keeps.add(env)
 
     def _metadata(self, env: str) -> dict[str, Any] | None:
         """The KV metadata of a profile path (settings and the state of every version)."""
@@ -446,7 +454,7 @@ class OpenBaoStore:
 
     def _put_version(self, env: str, doc: dict[str, Any], version: int) -> None:
         """Make ``doc`` KV version ``version`` of the profile (cas = version - 1); fine if someone already did."""
-        if version == 1:
+        if version == 1 and not self._protected(env):
             self._protect(env)
         if self._write(self.profile_path(env), doc, cas=version - 1):
             return
@@ -717,7 +725,7 @@ class OpenBaoStore:
             if int(meta.get("max_versions", 0)) != KEEP_VERSIONS or not meta.get("cas_required"):
                 self._protect(env)
                 done.append(f"{env}: set max_versions={KEEP_VERSIONS} and cas_required on its profile path")
-        if old != head:
+        if old != head and (records or old is not None):
             self._publish(head, kv_version)
             done.append(f"republished the ledger head from {len(records)} entries")
         return done
@@ -785,6 +793,8 @@ class OpenBaoStore:
     def import_entry(self, line: bytes, entry: Entry, profile: Profile | None) -> None:
         """Store one ledger entry exactly as given (and the version it made), after the entries before it."""
         record = _Record(line, entry, profile_doc(profile) if profile is not None else None)
+        if profile is not None and entry.version == 1:
+            self._protect(entry.env)
         if not self._append(record):
             raise ConflictError(
                 f"ledger entry #{entry.seq} already exists in {self.settings.where()}",
@@ -887,6 +897,9 @@ class OpenBaoTransaction:
 
         env = self.store.manifest.require_env(draft.env)
         base = self.base.get(env, self.head.versions.get(env, 0))
+        if base == 0:
+            # settings first, so a token that may not set them fails before anything is committed
+            self.store._protect(env)
 
         def build() -> tuple[_Record, Profile | None]:
             if self.head.versions.get(env, 0) != base:

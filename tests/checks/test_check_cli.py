@@ -220,8 +220,3 @@ def test_subprocess_without_any_private_key(seeded: Any, envman: Any) -> None:
     r = envman("check", "--ignore", "E008", cwd=seeded.root, env={"ENVMAN_KEYS_FILE": ""})
     assert r.exit_code == 0, r.output
 
-
-def test_json_and_sarif_contradict(seeded: Any, cli: Any) -> None:
-    """--json with --format sarif is a usage error rather than a silent choice."""
-    r = cli("check", "--json", "--format", "sarif")
-    assert r.exit_code == 2 and "contradict" in r.stderr

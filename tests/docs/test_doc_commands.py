@@ -1,4 +1,4 @@
-"""Every envman command written in the docs parses: the command exists and takes those options and arguments.
+"""Every envman command written in the docs (and the README) parses: the command exists and takes those options and arguments.
 
 The quickstart runs for real (test_quickstart.py); the guides show commands that
 need a cluster, a provider or CI around them, so here each ``envman ...``
@@ -20,7 +20,8 @@ from tests.docs import consoledoc
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-PAGES = sorted(p for p in DOCS.rglob("*.md") if p.relative_to(DOCS).parts[0] not in ("reference",))
+# the generated reference only restates the commands' own help; the README's examples are checked too
+PAGES = [ROOT / "README.md", *sorted(p for p in DOCS.rglob("*.md") if p.relative_to(DOCS).parts[0] != "reference")]
 LANGS = {"sh", "bash", "console", "yaml", "shell", ""}
 
 _PROCESS_SUBSTITUTION = re.compile(r"<\([^()]*\)")

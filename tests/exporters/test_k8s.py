@@ -45,7 +45,7 @@ def test_tricky_values_round_trip(fmt: str, tmp_path: Path) -> None:
         assert k8s_data(manifest) == expected(accepted), reader
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=VALUE_LISTS)
 def test_generated_values_round_trip(values: list[str], tmp_path: Path) -> None:
     """Arbitrary text in a Secret and a ConfigMap: valid manifests, exact values for every reader."""

@@ -161,8 +161,7 @@ def test_bad_input_is_refused_cleanly(seeded, cli, name: str) -> None:  # type: 
         assert seeded.private_key(case.key_of) not in line
 
 
-@pytest.mark.parametrize("name", ["manifest-toml", "profile-toml-set", "secret-on-argv", "wrong-key", "missing-key",
-                                  "dotenv-crlf", "var-newline", "version-negative-ref"])
+@pytest.mark.parametrize("name", ["manifest-toml", "secret-on-argv", "wrong-key", "missing-key", "var-newline"])
 def test_bad_input_through_the_installed_executable(seeded, envman, name: str) -> None:  # type: ignore[no-untyped-def]
     """The same refusals from a real `envman` process: exit 2, one line, nothing written."""
     case = CASES[name]

@@ -210,6 +210,24 @@ def test_read_only_token_cannot_write_and_nothing_is_written(bao_seeded, cli, mo
     assert kv_dump(bao_seeded) == before
 
 
+def test_token_that_may_not_set_metadata_fails_before_committing(bao_project, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The first version of an environment sets its path's metadata before the commit point: a policy without it changes nothing."""
+    root = bao_project.server.client()
+    prefix = bao_project.prefix
+    policy = (f'path "secret/data/{prefix}/*" {{ capabilities = ["create", "read", "update"] }}\n'
+              f'path "secret/metadata/{prefix}/*" {{ capabilities = ["read"] }}\n')
+    root.sys.create_or_update_policy(name="envman-no-metadata", policy=policy)
+    token = root.auth.token.create(policies=["envman-no-metadata"], ttl="10m")["auth"]["client_token"]
+    monkeypatch.setenv("BAO_TOKEN", token)
+    one_line_error(cli("set", "test", "AI_LOG_LEVEL", "info", "--type", "log_level"), "may not configure")
+    assert bao_project.dir.open().store.head().seq == 0
+    monkeypatch.setenv("BAO_TOKEN", bao_project.server.root_token)
+    assert cli("set", "test", "AI_LOG_LEVEL", "info").exit_code == 0
+    monkeypatch.setenv("BAO_TOKEN", token)
+    assert cli("set", "test", "AI_LOG_LEVEL", "warning").exit_code == 0  # later versions need no metadata write
+    assert cli("ledger", "verify").exit_code == 0
+
+
 def test_unreachable_server_is_a_clear_error(bao_seeded, cli) -> None:  # type: ignore[no-untyped-def]
     """Nothing listens at the address: "cannot reach", exit 2, no traceback."""
     import socket
