@@ -569,7 +569,8 @@ def _store_private_keys(root: Path, project: str, keys: dict[str, str], keys_fil
         else:
             pending[env] = sk
     if pending:
-        path = (keys_file or root / ".envman-keys").absolute()
+        path = (keys_file or root / ".envman-keys").resolve()
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         existing = read_keys_file(path) if path.exists() else {}
         for env, sk in pending.items():
             if existing.get(env_var_name(env), sk) != sk:

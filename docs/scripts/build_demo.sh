@@ -66,10 +66,13 @@ ENV
 done
 "$envman" set test ALLTKN_DEFAULT_MODEL deepseek-reasoner >/dev/null
 "$envman" set staging AI_REQUEST_TIMEOUT_MS 45000 >/dev/null
-# later lifecycle steps (owner, rotate, mark-good) are added by docs/scripts/build_demo_lifecycle.sh when present
-if [ -x "$repo/docs/scripts/build_demo_lifecycle.sh" ]; then
-  "$repo/docs/scripts/build_demo_lifecycle.sh" "$envman"
-fi
+# A history worth reading: known-good marks, a rotation (which records the
+# rollback value the go-live gate asks for), then a bad change in production.
+"$envman" mark-good test --note "unit tests green" >/dev/null
+"$envman" mark-good staging --note "smoke test passed after timeout change" >/dev/null
+printf 'sk-prod-5e1c9a7f3d2b8e4a6c0f9d1b' | "$envman" rotate production ALLTKN_API_KEY --method "ALLTKN console" >/dev/null
+"$envman" mark-good production --note "deploy health check passed" >/dev/null
+"$envman" set production AI_LOG_LEVEL debug >/dev/null
 "$envman" ledger verify >/dev/null
 
 rm -rf "$repo/environments"

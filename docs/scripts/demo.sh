@@ -17,7 +17,7 @@ run envman history --limit 6
 run envman ledger verify
 has check && run envman check
 has diff && run envman diff staging production
-has promote && run envman promote staging production --dry-run --force
+has promote && run envman promote staging production --dry-run
 has rollback && run envman rollback production --dry-run
 has handoff && run envman handoff production
 
@@ -39,12 +39,14 @@ run envman set staging ALLTKN_DEFAULT_MODEL deepseek-reasoner
 printf 'sk-stag-ffffeeeeddddcccc0001' | envman set staging ALLTKN_API_KEY >/dev/null && echo "(secret piped on stdin: never on the command line)"
 has diff && run envman diff staging production
 has mark-good && run envman mark-good staging --note "smoke test passed"
-if has promote; then
-  for v in owner; do :; done
-  has owner && run envman owner production ALLTKN_API_KEY --owner platform-team --rotation-method "console + envman rotate" --rotation-days 90
-  run envman promote staging production --yes
-fi
-has rollback && run envman rollback production --dry-run
+run envman owner production ALLTKN_API_KEY --owner platform-team --rotation-method "ALLTKN console" --rotation-days 90
+printf 'sk-live-0a1b2c3d4e5f60718293' | envman rotate production ALLTKN_API_KEY --method "ALLTKN console" >/dev/null && echo "(production key rotated: the old one is kept as its rollback value)"
+run envman mark-good production --note "deploy health check passed"
+run envman promote staging production --yes
+run envman diff staging production
+run envman rollback production --dry-run
+run envman rollback production --yes
+run envman check production
 has export && run envman export production --format dotenv --no-secrets
 run envman status
 run envman history --limit 5
