@@ -237,14 +237,23 @@ def show_cmd(env: str, reveal: bool, version: str, as_json: bool) -> None:
 
 
 @click.command("status", context_settings=CONTEXT)
+@click.option("--deployed", metavar="FINGERPRINT",
+              help="Tell whether a deployment reporting this config fingerprint (settings.ENVMAN_FINGERPRINT) runs a stale version.")
 @json_option
-def status_cmd(as_json: bool) -> None:
+def status_cmd(deployed: str | None, as_json: bool) -> None:
     """One table: variables × environments, masked values, owners, rotation age, versions, last known good.
+
+    With --deployed, compare what a running deployment reports with the
+    stored versions instead: exit 1 when it runs a stale (or unknown) set.
 
     \b
     Example:
       envman status
+      envman status --deployed "production@12:3f9a1c0b7e2d"
     """
+    if deployed is not None:
+        _deployed_status(deployed, as_json)
+        return
     from envman.lifecycle import credential
     from envman.ops import status
 
@@ -391,4 +400,22 @@ def ledger_verify_cmd(as_json: bool) -> None:
         else:
             click.echo("restore altered files from git; `envman repair` fixes interrupted writes")
     if problem is not None or findings:
+        run_with_exit(1)
+
+
+def _deployed_status(fingerprint: str, as_json: bool) -> None:
+    from envman.settings import deployed_status
+
+    result = deployed_status(open_project(), fingerprint)
+    if as_json:
+        emit_json(result)
+    elif not result["fingerprint_matches"]:
+        click.echo(f"{result['environment']}: the deployment's fingerprint does not match version {result['deployed_version']}: "
+                   "its values differ from every recorded set (edited on the platform?)")
+    elif result["stale"]:
+        click.echo(f"{result['environment']}: deployment runs version {result['deployed_version']}, "
+                   f"current is {result['current_version']}: stale, redeploy")
+    else:
+        click.echo(f"{result['environment']}: deployment runs the current version {result['current_version']}")
+    if result["stale"] or not result["fingerprint_matches"]:
         run_with_exit(1)

@@ -46,29 +46,34 @@ ENTRIES = st.dictionaries(
 )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(entries=ENTRIES)
 def test_dotenv_import_round_trips_exactly_or_refuses(cli: Any, entries: dict[str, tuple[str, str, bool, bool]]) -> None:
     """Any .env file written with python-dotenv quoting imports so that `get --reveal --json` returns each value
     exactly; the only refusals (exit 2, one line) are raw CR bytes, an empty secret, and nothing else."""
     text = "".join(dotenv_line(name, value, style, export, comment) for name, (value, style, export, comment) in entries.items())
+    cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
         root, keys = Path(tmp) / "app", Path(tmp) / "keys"
         root.mkdir()
         init_project(root, project_id="prop", keys_file=keys)
         (root / ".env").write_bytes(text.encode("utf-8"))
         env = {"ENVMAN_KEYS_FILE": str(keys)}
-        result = cli("-C", str(root), "import", ".env", "--env", "test", "--json", env=env)
-        expected_refusal = "\r" in text or any(v == "" and looks_secret(n) for n, (v, *_) in entries.items())
-        if expected_refusal:
-            assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.output
-            assert "Traceback" not in result.output
-            return
-        assert result.exit_code == 0, (text, result.output)
-        for name, (value, *_) in entries.items():
-            got = cli("-C", str(root), "get", "test", name, "--reveal", "--json", env=env)
-            assert got.exit_code == 0, got.output
-            assert json.loads(got.stdout)["value"] == value, (name, text)
+        os.chdir(root)
+        try:
+            result = cli("import", ".env", "--env", "test", "--json", env=env)
+            expected_refusal = "\r" in text or any(v == "" and looks_secret(n) for n, (v, *_) in entries.items())
+            if expected_refusal:
+                assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1, result.output
+                assert "Traceback" not in result.output
+                return
+            assert result.exit_code == 0, (text, result.output)
+            for name, (value, *_) in entries.items():
+                got = cli("get", "test", name, "--reveal", "--json", env=env)
+                assert got.exit_code == 0, got.output
+                assert json.loads(got.stdout)["value"] == value, (name, text)
+        finally:
+            os.chdir(cwd)
 
 
 # -- set → get for every type -------------------------------------------------------

@@ -50,3 +50,17 @@ def test_settings_expose_config_fingerprint(seeded) -> None:  # type: ignore[no-
     set_var(seeded.open(), "production", "AI_LOG_LEVEL", "warning")
     second = envman.load("production").ENVMAN_FINGERPRINT
     assert second.startswith("production@2:") and second != first
+
+
+def test_status_deployed_tells_stale_from_current(seeded, cli) -> None:  # type: ignore[no-untyped-def]
+    """`status --deployed FP` exits 0 for the current version, 1 for an older or unknown one."""
+    fp = envman.load("staging").ENVMAN_FINGERPRINT
+    assert cli("status", "--deployed", fp).exit_code == 0
+    from envman.ops import set_var
+
+    set_var(seeded.open(), "staging", "AI_LOG_LEVEL", "error")
+    stale = cli("status", "--deployed", fp)
+    assert stale.exit_code == 1 and "stale" in stale.stdout
+    forged = cli("status", "--deployed", fp[:-4] + "0000")
+    assert forged.exit_code == 1 and "does not match" in forged.stdout
+    assert cli("status", "--deployed", "nonsense").exit_code == 2
