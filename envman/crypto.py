@@ -102,7 +102,9 @@ def generate_keypair() -> tuple[str, str]:
 def _raw_key(text: str, prefix: str, what: str) -> bytes:
     text = text.strip()
     if not text.startswith(prefix):
-        raise InvalidValue(f"{what} is not an envman key (expected it to start with {prefix})", "copy the whole key as `envman init` printed or stored it")
+        raise InvalidValue(
+            f"{what} is not an envman key (expected it to start with {prefix})", "copy the whole key as `envman init` printed or stored it"
+        )
     try:
         raw = _b64d(text[len(prefix):])
     except ValueError:
@@ -180,7 +182,10 @@ class Decryptor:
 
         where = f"{self.env}/{var}"
         if not token.startswith(CIPHER_PREFIX):
-            raise TamperError(f"{where}: tampered: the stored value is not envman ciphertext", "it was edited by hand; restore it with `envman rollback` or set it again")
+            raise TamperError(
+                f"{where}: tampered: the stored value is not envman ciphertext",
+                "it was edited by hand; restore it with `envman rollback` or set it again",
+            )
         try:
             epk_text, body_text = token[len(CIPHER_PREFIX):].split(":")
             body = _b64d(body_text)

@@ -38,10 +38,7 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
             os.close(fd)
         os.replace(tmp, path)
     except OSError as exc:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
+        tmp.unlink(missing_ok=True)
         raise _store_error(path, exc) from None
     fsync_dir(path.parent)
 
@@ -92,6 +89,26 @@ def exclusive_lock(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+@contextmanager
+def shared_lock(path: Path) -> Iterator[None]:
+    """Hold a shared lock on ``path`` for the block: a reader of several files never sees a writer's half-done change.
+
+    Where the lock file cannot be opened (a read-only folder), nobody can write either: read without it.
+    """
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
 
 
 def write_private(path: Path, data: bytes) -> None:

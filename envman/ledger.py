@@ -115,7 +115,8 @@ def check_chain(lines: Iterable[bytes]) -> tuple[int, str, ChainProblem | None]:
             return count, prev.decode(), ChainProblem(number, seq, f"entry #{seq} at line {number} does not follow its predecessor: {what}")
         seq = _seq_of(line)
         if seq != number:
-            return count, prev.decode(), ChainProblem(number, seq, f"entry at line {number} has sequence {seq}, expected {number}: entries were removed or reordered")
+            why = f"entry at line {number} has sequence {seq}, expected {number}: entries were removed or reordered"
+            return count, prev.decode(), ChainProblem(number, seq, why)
         prev = hashlib.sha256(line).hexdigest().encode()
         count += 1
     return count, prev.decode(), None

@@ -94,7 +94,9 @@ def parse_manifest(root: Path, data: dict[str, Any]) -> Manifest:
         raise InvalidValue(f"{MANIFEST}: [project] id is missing or invalid", "use lower-case letters, digits, '.', '_' or '-'")
     envs = project.get("environments", list(DEFAULT_ENVS))
     if not isinstance(envs, list) or not envs or not all(isinstance(e, str) for e in envs):
-        raise InvalidValue(f"{MANIFEST}: [project] environments must be a non-empty list of names", "e.g. environments = [\"test\", \"staging\", \"production\"]")
+        raise InvalidValue(
+            f"{MANIFEST}: [project] environments must be a non-empty list of names", 'e.g. environments = ["test", "staging", "production"]'
+        )
     for env in envs:
         check_env_name(env)
     if len(set(envs)) != len(envs):
@@ -122,7 +124,7 @@ def parse_manifest(root: Path, data: dict[str, Any]) -> Manifest:
 
 def load_manifest(root: Path | None = None) -> Manifest:
     """Find and read envman.toml."""
-    import tomllib
+    from envman.profile import read_simple_toml
 
     folder = root if root is not None else find_root()
     path = folder / MANIFEST
@@ -134,13 +136,19 @@ def load_manifest(root: Path | None = None) -> Manifest:
         raise InvalidValue(f"cannot read {path}: {exc.strerror}", "check the file's permissions") from None
     try:
         text = raw.decode("utf-8")
-        if text.startswith("\ufeff"):
-            raise InvalidValue(f"{path} starts with a byte-order mark", "save it as UTF-8 without BOM")
-        data = tomllib.loads(text)
     except UnicodeDecodeError:
         raise InvalidValue(f"{path} is not UTF-8 text", "save it as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidValue(f"{path} is not valid TOML ({exc})", "fix the syntax or restore it from git") from None
+    if text.startswith("\ufeff"):
+        raise InvalidValue(f"{path} starts with a byte-order mark", "save it as UTF-8 without BOM")
+    # the plain subset envman writes is read without tomllib (see envman.profile.read_simple_toml)
+    data = read_simple_toml(text)
+    if data is None:
+        import tomllib
+
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidValue(f"{path} is not valid TOML ({exc})", "fix the syntax or restore it from git") from None
     return parse_manifest(folder, data)
 
 

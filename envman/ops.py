@@ -20,7 +20,7 @@ from envman.schema import VarSpec, check_var_name, validate_value
 if TYPE_CHECKING:
     from envman.crypto import Decryptor, Encryptor, Secret
     from envman.ledger import Entry
-    from envman.store import Store, Transaction
+    from envman.store import Store
 
 
 class Project:
@@ -323,7 +323,7 @@ def _unknown_var(project: Project, var: str) -> InvalidValue:
 
     close = near_misses(var, project.manifest.variables)
     hint = f"did you mean {', '.join(close)}? " if close else ""
-    return InvalidValue(f"{var} is not in the schema of envman.toml", hint + f"to add it, re-run with --type TYPE (e.g. --type string)")
+    return InvalidValue(f"{var} is not in the schema of envman.toml", hint + "to add it, re-run with --type TYPE (e.g. --type string)")
 
 
 @dataclass(frozen=True)
@@ -516,7 +516,7 @@ def init_project(
     """Create envman.toml, environments/ and key pairs, or add environments to an existing project."""
     from envman.crypto import generate_keypair, new_salt
     from envman.fsutil import atomic_write
-    from envman.manifest import MANIFEST, DEFAULT_ENVS, edit_manifest, render_new_manifest
+    from envman.manifest import DEFAULT_ENVS, MANIFEST, edit_manifest, render_new_manifest
     from envman.schema import PROJECT_ID, check_env_name
 
     for env in envs or []:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -157,15 +158,121 @@ def profile_from_mapping(where: str, data: dict[str, Any]) -> Profile:
 
 def profile_from_toml(where: str, raw: bytes) -> Profile:
     """Parse a profile file's bytes."""
-    import tomllib
-
     if raw.startswith(b"\xef\xbb\xbf"):
         raise _bad(where, "it starts with a byte-order mark")
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise _bad(where, f"not valid UTF-8 TOML ({type(exc).__name__})") from None
+    data = read_simple_toml(text)
+    if data is None:
+        import tomllib
+
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise _bad(where, f"not valid UTF-8 TOML ({type(exc).__name__})") from None
     return profile_from_mapping(where, data)
+
+
+# -- a fast reader for the TOML envman writes ------------------------------------
+#
+# tomllib parses ~25,000 key/values a second: reading a 1,000-secret profile took
+# longer than the rest of `envman.load()`. The files envman writes (tomli_w,
+# tomlkit) use a small regular subset: `[dotted.bare.keys]` headers and
+# `key = value` lines whose value is a basic string, an integer, a boolean or a
+# one-line array of strings. read_simple_toml() reads exactly that subset, line
+# by line, and returns None for anything else (other spacing, comments after
+# values, floats, dates, literal strings, CRLF, duplicate keys...), so callers
+# fall back to tomllib: on what it accepts it returns what tomllib returns.
+
+_BARE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"  # bare-key characters
+_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
+_patterns: dict[str, re.Pattern[str]] = {}  # compiled on first use: compiling costs start-up time
+
+
+def _pattern(name: str, source: str) -> re.Pattern[str]:
+    if name not in _patterns:
+        _patterns[name] = re.compile(source)
+    return _patterns[name]
+
+
+class _NotSimple(Exception):
+    pass
+
+
+def _basic_string(value: str) -> str:
+    """The content of a one-line TOML basic string ``"..."``; _NotSimple if it is anything else."""
+    if len(value) < 2 or value[0] != '"' or value[-1] != '"':
+        raise _NotSimple
+    body = value[1:-1]
+    if "\\" not in body:
+        if '"' in body:
+            raise _NotSimple
+        return body
+    if _pattern("escaped", r'(?:[^"\\]|\\.)*').fullmatch(body) is None:
+        raise _NotSimple
+
+    def one(m: re.Match[str]) -> str:
+        hex_digits = m.group(1) or m.group(2)
+        if hex_digits is not None:
+            code = int(hex_digits, 16)
+            if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+                raise _NotSimple
+            return chr(code)
+        char = _ESCAPES.get(m.group(3))
+        if char is None:
+            raise _NotSimple
+        return char
+
+    return _pattern("escape", r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))").sub(one, body)
+
+
+def _simple_value(value: str) -> Any:
+    if value[:1] == '"':
+        return _basic_string(value)
+    if value == "true" or value == "false":
+        return value == "true"
+    digits = value[1:] if value[:1] == "-" else value
+    if digits.isascii() and digits.isdigit() and (digits[0] != "0" or value == "0"):
+        return int(value)
+    if value[:1] == "[" and value[-1:] == "]" and "\\" not in value:
+        inner = value[1:-1]
+        return [_basic_string(item) for item in inner.split(", ")] if inner else []
+    raise _NotSimple
+
+
+def read_simple_toml(text: str) -> dict[str, Any] | None:
+    """``text`` parsed like ``tomllib.loads`` if it uses only the subset envman writes, else None."""
+    # control characters other than tab and newline (CR included): TOML wants them escaped
+    if _pattern("control", r"[\x00-\x08\x0b-\x1f\x7f]").search(text):
+        return None
+    root: dict[str, Any] = {}
+    table = root
+    defined: set[str] = set()
+    try:
+        for line in text.split("\n"):
+            if not line or line[0] == "#":
+                continue
+            if line[0] == "[":
+                header = line[1:-1]
+                parts = header.split(".")
+                if line[-1] != "]" or header in defined or not all(part and not part.strip(_BARE) for part in parts):
+                    return None
+                defined.add(header)
+                table = root
+                for part in parts:
+                    table = table.setdefault(part, {})
+                    if not isinstance(table, dict):
+                        return None
+                continue
+            key, sep, value = line.partition(" = ")
+            if not sep or not key or key.strip(_BARE) or key in table:
+                return None
+            table[key] = _simple_value(value)
+    except _NotSimple:
+        return None
+    return root
 
 
 def empty_profile(project: str, env: str) -> Profile:

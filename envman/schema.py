@@ -159,9 +159,8 @@ def validate_value(spec: VarSpec, value: str) -> str:
     elif t == "int":
         if _int64(value) is None:
             raise InvalidValue(f"{name}: not a whole number (64-bit)", f"use digits only, e.g. 42, between {-MAX_INT - 1} and {MAX_INT}")
-    elif t == "bool":
-        if value.lower() not in TRUE_WORDS | FALSE_WORDS:
-            raise InvalidValue(f"{name}: not a boolean", "use true or false")
+    elif t == "bool" and value.lower() not in TRUE_WORDS | FALSE_WORDS:
+        raise InvalidValue(f"{name}: not a boolean", "use true or false")
     return value
 
 
@@ -214,9 +213,8 @@ def infer_type(name: str, value: str) -> str:
     if value.startswith(("http://", "https://")) and not url_problem(value):
         return "url"
     upper = name.upper()
-    if "LOG_LEVEL" in upper or upper.endswith("LOGLEVEL"):
-        if value.lower() in LOG_LEVELS:
-            return "log_level"
+    if ("LOG_LEVEL" in upper or upper.endswith("LOGLEVEL")) and value.lower() in LOG_LEVELS:
+        return "log_level"
     if upper.endswith("_MS") and value.isascii() and value.isdigit() and (_int64(value) or 0) > 0:
         return "duration_ms"
     if "MODEL" in upper and value and not any(c.isspace() for c in value):

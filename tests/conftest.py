@@ -20,6 +20,8 @@ from click.testing import CliRunner
 
 from envman.keys import env_var_name, read_keys_file
 
+pytest_plugins = ["tests.canary_plugin"]
+
 ENVMAN_BIN = shutil.which("envman", path=str(Path(sys.executable).parent)) or shutil.which("envman")
 
 EXAMPLE_ENV = {

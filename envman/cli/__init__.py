@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         # stdout closed early (e.g. `envman history | head`): not an error worth a message
         sys.stderr.close()
         sys.exit(0)
-    except Exception as exc:  # noqa: BLE001 - the boundary: a bug must still not print a traceback
+    except Exception as exc:  # the boundary: a bug must still not print a traceback
         if os.environ.get("ENVMAN_DEBUG"):
             raise
         # only the type: an exception's text could carry a value

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envman.errors import NotFound, StoreError, TamperError, UsageError
-from envman.fsutil import append_durable, atomic_write, exclusive_lock
+from envman.fsutil import append_durable, atomic_write, exclusive_lock, shared_lock
 from envman.manifest import Manifest
 from envman.profile import Profile, empty_profile, profile_from_toml
 from envman.store import Finding, Head
@@ -78,22 +78,24 @@ def _apply(head: Head, entry: Entry, size: int) -> Head:
     return Head(seq=entry.seq, hash=entry.hash, size=size, versions=versions, good=good)
 
 
-# Every line envman writes has `"event":"<name>"` after prev, seq, time and actor
-# (see ledger.encode); JSON escapes each quote inside a string, so the first match
-# is the entry's own event. A line with a second "event" key (e.g. in detail) or
-# none is parsed to be sure.
-_EVENT_KEY = b'"event":'
+def _version_line_filter() -> Any:
+    """A test for raw ledger lines that is False only for entries that certainly write no version.
 
+    JSON escapes every quote inside a string, so when `"event":` occurs once in a
+    line it is the entry's own key; a line with none or several (e.g. a key in
+    detail) is kept for parsing, to be sure.
+    """
+    import re
 
-def _may_write_version(line: bytes) -> bool:
-    """False only for lines that certainly hold an event that writes no version (export, verify...)."""
     from envman.ledger import VERSION_EVENTS
 
-    start = line.find(_EVENT_KEY, 73)
-    if start < 0 or line.find(_EVENT_KEY, start + 8) >= 0 or line[start + 8 : start + 9] != b'"':
-        return True
-    end = line.find(b'"', start + 9)
-    return end < 0 or line[start + 9 : end].decode("ascii", "replace") in VERSION_EVENTS
+    names = b"|".join(re.escape(e.encode()) for e in sorted(VERSION_EVENTS))
+    version_event = re.compile(b'"event":"(?:' + names + b')"').search
+
+    def may_write_version(line: bytes) -> bool:
+        return line.count(b'"event":') != 1 or version_event(line) is not None
+
+    return may_write_version
 
 
 class FileStore:
@@ -332,18 +334,29 @@ class FileStore:
 
     # -- integrity ---------------------------------------------------------
     def verify_integrity(self) -> tuple[int, ChainProblem | None, list[Finding]]:
-        """Check the chain, the head, every version file and every current profile."""
+        """Check the chain, the head, every version file and every current profile.
+
+        Under a shared lock: read while a writer is between its files, the ledger, head and
+        profiles disagree, and that must not be reported as tampering. (Never call it holding
+        the exclusive lock: the two would wait for each other.)
+        """
+        with shared_lock(self.lock_path):
+            return self._verify_integrity()
+
+    def _verify_integrity(self) -> tuple[int, ChainProblem | None, list[Finding]]:
         from envman.ledger import VERSION_EVENTS, check_chain, decode
 
         findings: list[Finding] = []
         # One pass: the chain check reads every line; only lines that may write a
         # version are kept for parsing (the rest are covered by the chain's hashes).
         candidates: list[bytes] = []
+        may_write_version = _version_line_filter()
 
         def lines() -> Iterator[bytes]:
+            keep = candidates.append
             for line in self._raw_lines():
-                if _may_write_version(line):
-                    candidates.append(line)
+                if may_write_version(line):
+                    keep(line)
                 yield line
 
         count, chain_head, problem = check_chain(lines())
@@ -357,11 +370,13 @@ class FileStore:
         tail_cut = problem is None and head_file is not None and head_file.seq > count
         if problem is None and head_file is not None:
             if head_file.seq > count:
-                findings.append(Finding("", f"the ledger ends at entry #{count} but its head records #{head_file.seq}: the last {head_file.seq - count} entries were removed"))
+                gone = f"the last {head_file.seq - count} entries were removed"
+                findings.append(Finding("", f"the ledger ends at entry #{count} but its head records #{head_file.seq}: {gone}"))
             elif head_file.seq == count and head_file.hash != chain_head:
                 findings.append(Finding("", f"the newest ledger entry #{count} was changed after it was written"))
             elif head_file.seq < count:
-                findings.append(Finding("", f"the ledger has {count - head_file.seq} entries after its recorded head (an interrupted write)", kind="crash"))
+                extra = count - head_file.seq
+                findings.append(Finding("", f"the ledger has {extra} entries after its recorded head (an interrupted write)", kind="crash"))
         newest: dict[str, Entry] = {}
         version_entries: dict[tuple[str, int], Entry] = {}
         if problem is None:
@@ -437,12 +452,14 @@ class FileStore:
             if not chain_ok:
                 return []
             return [Finding(env, f"{rel} has version {profile.version} but the ledger records no change to {env}: written outside envman")]
+        behind = f"{rel} is at version {profile.version} but the ledger's newest is {entry.version}"
         if profile.version < entry.version and interrupted:
-            return [Finding(env, f"{rel} is at version {profile.version} but the ledger's newest is {entry.version}: a write was interrupted", kind="crash")]
+            return [Finding(env, f"{behind}: a write was interrupted", kind="crash")]
         if profile.version < entry.version:
-            return [Finding(env, f"{rel} is at version {profile.version} but the ledger's newest is {entry.version}: an older file was put back or a write was interrupted")]
+            return [Finding(env, f"{behind}: an older file was put back or a write was interrupted")]
         if profile.version > entry.version:
-            return [Finding(env, f"{rel} claims version {profile.version} but the ledger's newest is {entry.version}: written outside envman or ledger entries removed")]
+            ahead = f"{rel} claims version {profile.version} but the ledger's newest is {entry.version}"
+            return [Finding(env, f"{ahead}: written outside envman or ledger entries removed")]
         if profile.content_hash() != entry.profile:
             return [Finding(env, f"{rel} was edited outside envman (its content does not match ledger entry #{entry.seq})")]
         if profile.ledger_seq == entry.seq and profile.ledger_hash != entry.hash:

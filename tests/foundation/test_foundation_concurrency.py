@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from tests.conftest import ENVMAN_BIN
 

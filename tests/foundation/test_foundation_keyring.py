@@ -100,13 +100,13 @@ def test_a_chainer_over_several_backends_uses_the_safe_one(memory_keyring: Any, 
     plaintext = keyrings_alt.PlaintextKeyring()
 
     class Chain(ChainerBackend):
-        backends = [plaintext, memory_keyring]  # type: ignore[assignment]
+        backends = (plaintext, memory_keyring)
 
     monkeypatch.setattr(keyring.core, "_keyring_backend", Chain())
     assert _usable_keyring() is memory_keyring
 
     class OnlyPlaintext(ChainerBackend):
-        backends = [plaintext]  # type: ignore[assignment]
+        backends = (plaintext,)
 
     monkeypatch.setattr(keyring.core, "_keyring_backend", OnlyPlaintext())
     assert _usable_keyring() is None

@@ -219,3 +219,57 @@ def test_profile_from_toml_refuses_unreadable_bytes(raw: bytes) -> None:
     """BOM, broken TOML and non-UTF-8 bytes are reported as a malformed profile, not a crash."""
     with pytest.raises(TamperError, match="malformed"):
         profile_from_toml("environments/test.toml", raw)
+
+
+# -- the fast reader for the TOML envman writes ----------------------------------------
+
+read_simple_toml = getattr(__import__("envman.profile", fromlist=["x"]), "read_simple_toml", None)
+needs_fast_reader = pytest.mark.skipif(read_simple_toml is None, reason="no fast TOML reader in envman.profile")
+
+SCALARS = st.one_of(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12), st.integers(-(2**70), 2**70),
+                    st.booleans(), st.lists(st.text(max_size=5), max_size=3))
+KEYS = st.one_of(st.from_regex(r"\A[A-Za-z0-9_-]{1,8}\Z"), st.text(max_size=4))
+DOCS = st.recursive(st.dictionaries(KEYS, SCALARS, max_size=4), lambda inner: st.dictionaries(KEYS, inner, max_size=3), max_leaves=12)
+
+
+@needs_fast_reader
+@settings(max_examples=150)
+@given(doc=DOCS)
+def test_fast_reader_agrees_with_tomllib_on_written_files(doc: dict[str, Any]) -> None:
+    """For any document tomli_w writes, the fast reader returns what tomllib returns, or None (fall back)."""
+    import tomllib
+
+    import tomli_w
+
+    text = tomli_w.dumps(doc)
+    fast = read_simple_toml(text)
+    assert fast is None or fast == tomllib.loads(text)
+
+
+LINES = st.lists(st.one_of(
+    st.sampled_from(["[a]", "[a.b]", "[b]", "[a.b.c]", "# c", "", " x = 1", "x = 1 ", "x = 1", "x = -0", "x = 01", "y = true",
+                     'x = "a"', 'x = "\\u00e9\\n"', 'x = "\\ud800"', 'x = "\\q"', 'x = ["a", "b"]', 'x = ["a","b"]', "x = 1.5",
+                     'x = """', 'a = "x" # c', "[ a ]", "a.b = 1", "x = {}", "x = 1_0", "b = false", "[[t]]"]),
+    st.builds(lambda k, v: f'{k} = "{v}"', st.from_regex(r"\A[a-z]{1,2}\Z"), st.text(max_size=4)),
+), max_size=8)
+
+
+@needs_fast_reader
+@settings(max_examples=200)
+@given(lines=LINES)
+def test_fast_reader_never_disagrees_with_tomllib(lines: list[str]) -> None:
+    """On arbitrary (valid or invalid) TOML-ish text the fast reader either declines or matches tomllib exactly."""
+    import tomllib
+
+    text = "\n".join(lines) + "\n"
+    fast = read_simple_toml(text)
+    if fast is None:
+        return
+    assert fast == tomllib.loads(text)
+
+
+@needs_fast_reader
+def test_fast_reader_reads_what_envman_writes(seeded) -> None:  # type: ignore[no-untyped-def]
+    """Profiles and envman.toml as envman writes them take the fast path."""
+    for path in [*(seeded.root / "environments").glob("*.toml"), seeded.root / "envman.toml"]:
+        assert read_simple_toml(path.read_text()) is not None, path

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from envman.ops import init_project
-from envman.schema import LOG_LEVELS, MAX_INT, TRUE_WORDS, FALSE_WORDS, looks_secret
+from envman.schema import FALSE_WORDS, LOG_LEVELS, MAX_INT, TRUE_WORDS, looks_secret
 
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
 TRICKY = st.sampled_from([

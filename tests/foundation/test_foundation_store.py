@@ -167,7 +167,7 @@ def test_malformed_head_file_is_named(seeded) -> None:  # type: ignore[no-untype
     """A corrupted ledger.head is a clear TamperError pointing at repair."""
     store = seeded.open().store
     store.head_path.write_text("{not json")
-    with pytest.raises(TamperError, match="ledger.head is malformed"):
+    with pytest.raises(TamperError, match=r"ledger\.head is malformed"):
         store.head()
     assert any("rebuilt environments/ledger.head" in a for a in seeded.open().store.repair())
     assert store.head() == Head(**json.loads(store.head_path.read_text()))
