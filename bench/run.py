@@ -357,18 +357,19 @@ class Bench:
         base = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
         # No colour, no keychain look-up and no `git config` call for the actor: the same for every run.
         self.env = {**base, "NO_COLOR": "1", "ENVMAN_ACTOR": "bench", "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-        self._workloads: dict[tuple[int, int, int], Any] = {}
+        self._workloads: dict[tuple[int, int, int, str], Any] = {}
         self._yard: dict[int, dict[str, Any]] = {}
         self._help: dict[str, bool] = {}
         self._counter = 0
 
     # workloads ------------------------------------------------------------
-    def workload(self, variables: int = 10, versions: int = 1, ledger: int = 0) -> Any:
+    def workload(self, variables: int = 10, versions: int = 1, ledger: int = 0, tag: str = "") -> Any:
+        """A generated project, built once per run; ``tag`` gives a separate copy for rows that write."""
         from workloads import build_project
 
-        key = (variables, versions, ledger)
+        key = (variables, versions, ledger, tag)
         if key not in self._workloads:
-            name = f"p{variables}-v{versions}-l{ledger}"
+            name = f"p{variables}-v{versions}-l{ledger}{tag and '-' + tag}"
             self.log(f"building workload {name} ...")
             start = time.perf_counter()
             self._workloads[key] = build_project(self.work / name, variables=variables, versions=versions,
@@ -505,7 +506,8 @@ class Bench:
 
     def p5(self) -> Iterable[Pair]:
         s = self.sizes
-        one, many = self.workload(10), self.workload(10, s.versions)
+        # own copies: `set` adds versions, which the other rows must not see
+        one, many = self.workload(10, tag="writes"), self.workload(10, s.versions, tag="writes")
         label = "the same with 1 version"
         desc = f"with {_n(s.versions)} versions"
 

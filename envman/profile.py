@@ -250,18 +250,19 @@ def read_simple_toml(text: str) -> dict[str, Any] | None:
     root: dict[str, Any] = {}
     table = root
     defined: set[str] = set()
+    header_chars = _BARE + "."
     try:
         for line in text.split("\n"):
             if not line or line[0] == "#":
                 continue
             if line[0] == "[":
                 header = line[1:-1]
-                parts = header.split(".")
-                if line[-1] != "]" or header in defined or not all(part and not part.strip(_BARE) for part in parts):
+                if (line[-1] != "]" or not header or header.strip(header_chars) or header in defined
+                        or header[0] == "." or header[-1] == "." or ".." in header):
                     return None
                 defined.add(header)
                 table = root
-                for part in parts:
+                for part in header.split("."):
                     table = table.setdefault(part, {})
                     if not isinstance(table, dict):
                         return None
@@ -269,7 +270,11 @@ def read_simple_toml(text: str) -> dict[str, Any] | None:
             key, sep, value = line.partition(" = ")
             if not sep or not key or key.strip(_BARE) or key in table:
                 return None
-            table[key] = _simple_value(value)
+            # the common case inline: a string without escapes
+            if value[:1] == '"' and value[-1:] == '"' and len(value) > 1 and "\\" not in value and '"' not in value[1:-1]:
+                table[key] = value[1:-1]
+            else:
+                table[key] = _simple_value(value)
     except _NotSimple:
         return None
     return root

@@ -337,14 +337,20 @@ def _text(data: Any) -> str:
 
 # -- figures ------------------------------------------------------------------------------
 
-def add_figures(family: str, **numbers: Any) -> None:
-    """Add counts (summed) or facts (last value wins) to a family of the reliability figures."""
-    store = _state["figures"].setdefault(family, {})
+def _add(store: dict[str, Any], numbers: dict[str, Any]) -> None:
+    """Counts are summed (tables of counts too); anything else is a fact: the last value wins."""
     for key, value in numbers.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, dict):
+            _add(store.setdefault(key, {}), value)
+        elif isinstance(value, bool) or not isinstance(value, int | float):
             store[key] = value
         else:
             store[key] = store.get(key, 0) + value
+
+
+def add_figures(family: str, **numbers: Any) -> None:
+    """Add counts (summed) or facts (last value wins) to a family of the reliability figures."""
+    _add(_state["figures"].setdefault(family, {}), numbers)
 
 
 class Figures:
@@ -362,12 +368,7 @@ def figures() -> Figures:
 
 def _merge(into: dict[str, Any], data: dict[str, Any]) -> None:
     for family, numbers in data.get("figures", {}).items():
-        for key, value in numbers.items():
-            target = into["figures"].setdefault(family, {})
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                target[key] = value
-            else:
-                target[key] = target.get(key, 0) + value
+        _add(into["figures"].setdefault(family, {}), numbers)
     for family, outcome in data.get("outcomes", {}).items():
         mine = into["outcomes"].setdefault(family, {"passed": 0, "failed": 0, "seconds": 0.0})
         for key in mine:

@@ -10,6 +10,8 @@ from typing import Any, NoReturn
 
 import click
 
+from envman import __version__
+
 # command name -> "module:attribute"; modules are imported only when the command runs.
 COMMANDS: dict[str, str] = {
     "init": "envman.cli.core:init_cmd",
@@ -71,7 +73,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.option("-C", "--project-dir", type=click.Path(file_okay=False), help="Run as if started in this folder.")
-@click.version_option(package_name="envman", message="envman %(version)s")
+# the version comes from the package itself: no metadata lookup (slow, and missing when run from a source tree)
+@click.version_option(version=__version__, message="envman %(version)s")
 def cli(project_dir: str | None) -> None:
     """Keep an application's configuration apart per environment and move it safely.
 

@@ -436,7 +436,12 @@ class FileStore:
             findings.append(Finding("", exc.message))
             return None
         if head is None and self._ledger_size():
-            findings.append(Finding("", f"{self._rel(self.head_path)} is missing", kind="crash"))
+            # envman writes the head before the first entry and only ever replaces it atomically, so no crash
+            # removes it; without it, entries cut from the end of the ledger would go unnoticed
+            rel = self._rel(self.head_path)
+            findings.append(Finding("", f"{rel} is missing, so entries removed from the end of the ledger cannot be detected",
+                                    f"restore {rel} from git (or re-run an interrupted `envman backend migrate`); "
+                                    "`envman repair` rebuilds it from the ledger as it is"))
         return head
 
     def _check_current(self, env: str, entry: Entry | None, chain_ok: bool, *, interrupted: bool = False) -> list[Finding]:
@@ -523,15 +528,33 @@ class FileStore:
                 except TamperError:
                     current = None
                 if current is None or current.to_toml() != stored.to_toml():
-                    atomic_write(self.profile_path(env), self.version_path(env, entry.version).read_bytes())
-                    done.append(f"{env}: restored {self._rel(self.profile_path(env))} to version {entry.version}")
+                    atomic_write(self.profile_path(env), self.version_path(env, last.version).read_bytes())
+                    done.append(f"{env}: restored {self._rel(self.profile_path(env))} to version {last.version}")
             if old != head:
                 self._write_head(head)
                 done.append(f"rebuilt {self._rel(self.head_path)} from {count} ledger entries")
+            # under the lock no write is in flight: a temp file here is what a killed writer left
+            stale = [p for p in (*self.dir.glob(".*.tmp"), *self.dir.glob("versions/*/.*.tmp")) if p.is_file()]
+            for path in stale:
+                path.unlink(missing_ok=True)
+            if stale:
+                done.append(f"removed {len(stale)} temp file{'s' * (len(stale) != 1)} left by interrupted writes")
         return done
 
     def describe(self) -> dict[str, Any]:
         return {"backend": "files", "location": self._rel(self.dir), "reachable": True}
+
+
+@contextmanager
+def _committed(entry: Entry) -> Iterator[None]:
+    """Writes after the commit point: a failure there must not claim that nothing was changed."""
+    try:
+        yield
+    except StoreError as exc:
+        raise StoreError(
+            f"{exc.message} (the change was recorded as ledger entry #{entry.seq} but not fully applied)",
+            "it is completed by the next envman command that writes, or by `envman repair`, once the cause is fixed",
+        ) from None
 
 
 class FileTransaction:
@@ -557,7 +580,7 @@ class FileTransaction:
                 f"{rel} is at version {profile.version} but the ledger's newest is {expected}",
                 "an older file was put back or it was written outside envman; " + _REPAIR,
             )
-        if profile.version and not self._as_written(env, profile.version):
+        if profile.version and not self._as_written(profile):
             # writing on top would record the hand edit in a new version as if envman had made it
             raise TamperError(
                 f"{rel} was edited outside envman (it differs from version {profile.version} as envman wrote it)",
@@ -565,11 +588,14 @@ class FileTransaction:
             )
         return profile
 
-    def _as_written(self, env: str, number: int) -> bool:
-        """True when the current profile is byte for byte the version file envman wrote (one extra read)."""
+    def _as_written(self, profile: Profile) -> bool:
+        """True when the current profile holds what envman wrote as its version file (one extra read).
+
+        Compared as data, not bytes, so a checkout that changed only line endings is not mistaken for an edit.
+        """
         try:
-            return self.store.profile_path(env).read_bytes() == self.store.version_path(env, number).read_bytes()
-        except OSError:
+            return self.store.version(profile.env, profile.version) == profile
+        except (NotFound, TamperError):
             return False
 
     def _append(self, entry: Entry) -> Entry:
@@ -605,9 +631,15 @@ class FileTransaction:
         except OSError as exc:
             raise StoreError(f"cannot create {vpath.parent}: {exc.strerror}", "check the folder's permissions") from None
         atomic_write(vpath, data)
-        entry = self._append(entry)
-        atomic_write(self.store.profile_path(env), data)
-        self.store._write_head(self.head)
+        try:
+            entry = self._append(entry)
+        except StoreError:
+            # the append failed and was undone (disk full...): no version file without its entry
+            vpath.unlink(missing_ok=True)
+            raise
+        with _committed(entry):
+            atomic_write(self.store.profile_path(env), data)
+            self.store._write_head(self.head)
         return profile, entry
 
     def record(
@@ -622,5 +654,6 @@ class FileTransaction:
             changed=tuple(changed or ()), keys=keys or {}, profile=profile, detail=detail or {}, prev=self.head.hash,
         )
         entry = self._append(entry)
-        self.store._write_head(self.head)
+        with _committed(entry):
+            self.store._write_head(self.head)
         return entry

@@ -26,6 +26,14 @@ def _prepend(rel: str, data: bytes) -> Callable[[Path], None]:
     return setup
 
 
+def _replace(rel: str, old: bytes, new: bytes) -> Callable[[Path], None]:
+    def setup(root: Path) -> None:
+        path = root / rel
+        assert old in path.read_bytes()
+        path.write_bytes(path.read_bytes().replace(old, new))
+    return setup
+
+
 def _file(rel: str, data: bytes) -> Callable[[Path], None]:
     def setup(root: Path) -> None:
         (root / rel).write_bytes(data)
@@ -52,7 +60,7 @@ CASES = {
     "profile-toml-set": Case(["set", "production", "AI_LOG_LEVEL", "warn"], ["production.toml is malformed"],
                              _append("environments/production.toml", b"\n= broken\n")),
     "profile-hand-edit-set": Case(["set", "production", "AI_LOG_LEVEL", "warn"], ["production.toml was edited outside envman"],
-                                  _append("environments/production.toml", b"\nextra = 3\n")),
+                                  _replace("environments/production.toml", b"https://api.alltkn.com", b"https://api.evil.example")),
     "profile-bom": Case(["show", "production"], ["byte-order mark"], _prepend("environments/production.toml", b"\xef\xbb\xbf")),
     "dotenv-bom": Case(["import", "in.env", "--env", "test"], ["byte-order mark"], _file("in.env", b"\xef\xbb\xbfA=1\n")),
     "dotenv-crlf": Case(["import", "in.env", "--env", "test"], ["CRLF"], _file("in.env", b"A=1\r\nB=2\r\n")),

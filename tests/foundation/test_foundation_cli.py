@@ -161,3 +161,23 @@ def test_no_colour_without_a_terminal(seeded, cli) -> None:  # type: ignore[no-u
     for args in (["status"], ["show", "production"], ["history"], ["ledger", "verify"], ["get", "x", "Y"]):
         result = cli(*args)
         assert "\x1b[" not in result.output, args
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    """use_color: a terminal gets colour unless NO_COLOR or TERM=dumb; a pipe never does."""
+    from envman.cli.output import style, table, use_color
+
+    class Tty:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert use_color(Tty()) and not use_color(object())
+    assert style("x", bold=True, stream=Tty()) != "x"
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not use_color(Tty()) and style("x", bold=True, stream=Tty()) == "x"
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("TERM", "dumb")
+    assert not use_color(Tty())
+    assert table(["A", "LONGER"], [["value", "x"]]).splitlines() == ["A      LONGER", "value  x"]

@@ -311,3 +311,18 @@ def test_case_and_underscore_drift_is_always_a_near_miss(name: str, cuts: list[i
         drifted = drifted[:cut] + "_" + drifted[cut:]
     assume(drifted != name)
     assert is_near_miss(drifted, name)
+
+
+# -- the error family ----------------------------------------------------------------
+
+def test_errors_carry_message_hint_and_exit_code() -> None:
+    """Every EnvmanError prints as 'message; hint' and exits 2, except a failed probe (1: something found)."""
+    from envman import errors
+
+    err = errors.NotFound("unknown environment 'qa'", "known: test")
+    assert str(err) == "unknown environment 'qa'; known: test" and err.exit_code == errors.EXIT_USAGE == 2
+    assert str(errors.UsageError("only a message")) == "only a message"
+    for cls in (errors.UsageError, errors.NotFound, errors.ProjectNotFound, errors.InvalidValue, errors.KeyUnavailable,
+                errors.TamperError, errors.ConflictError, errors.StoreError, errors.ExportRefused):
+        assert issubclass(cls, errors.EnvmanError) and cls("x").exit_code == 2
+    assert errors.ProbeFailed("x").exit_code == errors.EXIT_FOUND == 1

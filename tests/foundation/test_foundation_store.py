@@ -172,3 +172,12 @@ def test_malformed_head_file_is_named(seeded) -> None:  # type: ignore[no-untype
     assert any("rebuilt environments/ledger.head" in a for a in seeded.open().store.repair())
     assert store.head() == Head(**json.loads(store.head_path.read_text()))
     assert store.head().seq == 3
+
+
+def test_line_endings_changed_by_a_checkout_are_not_an_edit(seeded) -> None:  # type: ignore[no-untyped-def]
+    """A profile whose line endings git converted (autocrlf) holds the same data: verify and writers accept it."""
+    path = seeded.root / "environments" / "production.toml"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    assert seeded.open().store.verify_integrity()[2] == []
+    _set(seeded, "production", "AI_LOG_LEVEL", "debug")
+    assert seeded.open().store.current("production").values["AI_LOG_LEVEL"] == "debug"

@@ -27,7 +27,6 @@ def test_openbao_eight_processes_times_hundred_sets(bao_env, fast_root: Path, mo
     """8 processes × 100 `set` on one environment stored in a real OpenBao: check-and-set turns every race into a
     refusal the writer re-runs, so all 800 land as versions, each its predecessor plus exactly one change; the chain verifies."""
     from envman.ops import Project, import_dotenv
-
     from tests.conftest import EXAMPLE_ENV
 
     project = make_project(fast_root / uuid.uuid4().hex[:12], monkeypatch, seeded=False)

@@ -11,10 +11,11 @@
 
 ``python workers.py crash-driver``
     A fork server for the crash tests: envman is imported once, then each JSON
-    line on stdin ``{"argv": [...], "stdin": "...", "kill_at": K, "how": "before"|"after"|"half"}``
+    line on stdin ``{"argv": [...], "stdin": "...", "kill_at": K, "how": "before"|"after"|"half"|"torn"}``
     forks a child that runs the command and SIGKILLs itself at its K-th file
     system step (``os.open``/``write``/``fsync``/``replace``/...): before the step,
-    after it, or (for a write) after writing half of the bytes. The reply is
+    after it, or (for a write) after writing half of the bytes; "torn" kills it
+    halfway through its first write to the ledger, whatever K. The reply is
     ``{"killed": bool, "code": N, "steps": n, "op": "write"}``.
 """
 
@@ -76,6 +77,7 @@ class _Kill:
         self.at, self.how, self.report = at, how, report
         self.steps = 0
         self.real_write = os.write  # the report itself is not a step
+        self.ledger_fds: set[int] = set()
 
     def die(self, op: str) -> None:
         self.real_write(self.report, json.dumps({"op": op, "step": self.steps}).encode() + b"\n")
@@ -84,6 +86,15 @@ class _Kill:
     def wrap(self, op: str, real: Any) -> Any:
         def step(*args: Any, **kwargs: Any) -> Any:
             self.steps += 1
+            if self.how == "torn":  # only the ledger append, torn in the middle of its line
+                if op == "open" and str(args[0]).endswith("ledger.jsonl"):
+                    fd = real(*args, **kwargs)
+                    self.ledger_fds.add(fd)
+                    return fd
+                if op == "write" and args[0] in self.ledger_fds:
+                    real(args[0], bytes(args[1])[: max(1, len(args[1]) // 2)])
+                    self.die("write-half-ledger")
+                return real(*args, **kwargs)
             if self.steps == self.at:
                 if op == "write" and self.how == "half" and len(args) == 2:
                     fd, data = args
