@@ -85,7 +85,8 @@ def render(data: dict[str, Any]) -> str:
         "vary between machines; the ratios are what the targets are about.",
         "",
         f"Last {kind}: {meta.get('time_utc', '?')}, commit {meta.get('git_commit', '?')}, {meta.get('machine', '?')}, "
-        f"load average {load[0]:.1f} at the end, {meta.get('runs', '?')} runs per side after one warm-up pair, "
+        f"load average {load[0]:.1f} at the end, {meta.get('runs', '?')} runs per side after one warm-up pair "
+        f"({meta.get('quick_runs', meta.get('runs', '?'))} for rows whose commands take under a second), "
         f"Python {meta.get('python_version', '?')}; yardsticks: {tools}. The run took {meta.get('seconds', 0):.0f} s.",
         "",
         *table,

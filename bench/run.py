@@ -222,23 +222,28 @@ class Pair:
     metric: str = "wall_ms"  # or "rss_mb"
 
 
-def _sanity(make: Callable[[int], Proc], check: Check | None, who: str) -> None:
+def _sanity(make: Callable[[int], Proc], check: Check | None, who: str) -> float:
+    """Run once with output checked; returns the seconds it took."""
     proc = make(-100)
+    start = time.perf_counter()
     done = run_captured(proc)
+    took = time.perf_counter() - start
     if done.returncode not in proc.ok:
         raise BenchError(f"{who} `{' '.join(Path(a).name if '/' in a else a for a in proc.argv[:5])}` exited "
                          f"{done.returncode}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}")
     problem = check(done.stdout) if check else None
     if problem:
         raise BenchError(f"{who} printed the wrong result: {problem}")
+    return took
 
 
-def measure(pair: Pair, runs: int, warmup: int) -> Row:
-    """Check both sides once, then time them interleaved."""
+def measure(pair: Pair, runs: int, warmup: int, quick_runs: int | None = None) -> Row:
+    """Check both sides once, then time them interleaved (``quick_runs`` times when both take under a second)."""
     row = pair.row
     try:
-        _sanity(pair.envman, pair.check_envman, "envman")
-        _sanity(pair.yardstick, pair.check_yardstick, "yardstick")
+        took = _sanity(pair.envman, pair.check_envman, "envman") + _sanity(pair.yardstick, pair.check_yardstick, "yardstick")
+        if quick_runs and took < 1.0:
+            runs = max(runs, quick_runs)
         xs, ys = interleave(lambda i: run_timed(pair.envman(i)), lambda i: run_timed(pair.yardstick(i)), runs, warmup)
     except (BenchError, OSError, subprocess.SubprocessError) as exc:
         row.error = str(exc)
@@ -308,14 +313,15 @@ def install_tools(folder: Path, *, install: bool = True) -> Tools:
 class Sizes:
     runs: int
     warmup: int
+    quick_runs: int  # for rows whose command takes under a second: more runs, steadier medians on a busy machine
     mid: int  # variables for the "1,000" rows
     big: int  # variables for the "10,000" rows
     versions: int
     ledger: int
 
 
-FULL = Sizes(runs=10, warmup=1, mid=1000, big=10000, versions=10000, ledger=1_000_000)
-SMOKE = Sizes(runs=3, warmup=1, mid=10, big=10, versions=10, ledger=1000)
+FULL = Sizes(runs=10, warmup=1, quick_runs=30, mid=1000, big=10000, versions=10000, ledger=1_000_000)
+SMOKE = Sizes(runs=3, warmup=1, quick_runs=3, mid=10, big=10, versions=10, ledger=1000)
 
 
 def _n(count: int) -> str:
@@ -484,7 +490,7 @@ class Bench:
 
     def p4(self) -> Iterable[Pair]:
         s = self.sizes
-        load = "import sys, envman; print(getattr(envman.load('production'), sys.argv[1]))"
+        load = "import sys, envman; print(f\"{getattr(envman.load('production'), sys.argv[1])}\")"  # str() masks secrets, format() does not
         for count, rid in ((s.mid, "P4a"), (s.big, "P4b")):
             wl = self.workload(count)
             name = sorted(wl.values)[0]
@@ -695,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(pair.row)
                 continue
             log(f"{pair.row.id}: {pair.row.description} ÷ {pair.row.yardstick_label}")
-            row = measure(pair, runs, sizes.warmup)
+            row = measure(pair, runs, sizes.warmup, None if args.runs else sizes.quick_runs)
             if row.error:
                 log(f"  ERROR: {row.error}")
             else:
@@ -712,10 +718,12 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     meta = machine_info(tools, sizes, args.smoke)
     meta["runs"] = runs
+    meta["quick_runs"] = sizes.quick_runs if not args.runs else runs
     meta["seconds"] = round(time.perf_counter() - started, 1)
     path = write_results(rows, meta, args.output)
     print(render_table(rows))
-    print(f"\n{runs} interleaved runs per side (median; min–max), {meta['machine']}, load {meta['load_average'][0]:.1f}; "
+    quick = f", {sizes.quick_runs} for sub-second rows" if sizes.quick_runs > runs and not args.runs else ""
+    print(f"\n{runs} interleaved runs per side{quick} (median; min–max), {meta['machine']}, load {meta['load_average'][0]:.1f}; "
           f"took {meta['seconds']:.0f} s; results: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     # A ratio never fails the run (shared machines are noisy); a broken command does.
     return 1 if any(r.status == "ERROR" for r in rows) else 0

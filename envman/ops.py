@@ -120,6 +120,8 @@ def resolve_version(project: Project, env: str, sel: str) -> Profile:
         return project.store.version(env, good[-1])
     if not sel.isascii() or not sel.isdigit():
         raise UsageError(f"invalid version {sel!r}", "use a positive number, 'latest' or 'good'")
+    if len(sel.lstrip("0")) > 18:  # int() refuses more than 4,300 digits; no environment has 10**18 versions
+        raise NotFound(f"{env} has no version {sel[:12]}… ({len(sel)} digits)", f"list its versions with `envman history {env}`")
     number = int(sel)
     if number < 1:
         raise UsageError(f"invalid version {number}", "versions are numbered from 1")
@@ -251,16 +253,17 @@ def _since(text: str) -> str:
 
     raw = text.strip()
     units = {"d": "days", "h": "hours", "m": "minutes"}
-    if raw[:-1].isdigit() and raw[-1:] in units:
-        when = datetime.now(UTC) - timedelta(**{units[raw[-1]]: int(raw[:-1])})
-    else:
-        try:
+    try:
+        # ASCII digits only: "²".isdigit() is true but int() refuses it; an age too large for a date overflows
+        if raw[:-1].isascii() and raw[:-1].isdigit() and raw[-1:] in units:
+            when = datetime.now(UTC) - timedelta(**{units[raw[-1]]: int(raw[:-1])})
+        else:
             when = datetime.fromisoformat(raw.removesuffix("Z"))
-        except ValueError:
-            hint = "use a UTC date or time such as 2026-11-01 or 2026-11-01T09:30, or an age such as 7d or 12h"
-            raise UsageError(f"invalid --since {text!r}", hint) from None
-        if when.tzinfo is not None:
-            when = when.astimezone(UTC)
+            if when.tzinfo is not None:
+                when = when.astimezone(UTC)
+    except (ValueError, OverflowError):
+        hint = "use a UTC date or time such as 2026-11-01 or 2026-11-01T09:30, or an age such as 7d or 12h"
+        raise UsageError(f"invalid --since {text!r}", hint) from None
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

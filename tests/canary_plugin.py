@@ -154,6 +154,23 @@ def _render_traceback(exc: BaseException) -> str:
     return str(console.file.getvalue())  # type: ignore[attr-defined]
 
 
+def _frames_holding_canary(exc: BaseException) -> list[str]:
+    """``function:local`` for each frame local whose repr holds the canary (what a crash reporter would send)."""
+    found = []
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        for name, value in tb.tb_frame.f_locals.items():
+            try:
+                text = repr(value)
+            except Exception:  # noqa: BLE001 - a broken repr is not a leak
+                continue
+            if leaked(text):
+                found.append(f"local {name!r} of {code.co_name}() in {Path(code.co_filename).name}")
+        tb = tb.tb_next
+    return found
+
+
 def _exception_texts(exc: BaseException) -> list[str]:
     import click
 
@@ -303,7 +320,8 @@ def _canary_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     for exc in watch.errors:
         checks += 1
         if any(leaked(t) for t in _exception_texts(exc)):
-            problems.append(f"{type(exc).__name__} (message, hint or traceback with locals)")
+            where = ", ".join(_frames_holding_canary(exc)) or "its message or hint"
+            problems.append(f"{type(exc).__name__} ({where})")
     for record in watch.records:
         checks += 1
         text = record.getMessage()
@@ -311,10 +329,9 @@ def _canary_guard(request: pytest.FixtureRequest) -> Iterator[None]:
             text += logging.Formatter().formatException(record.exc_info)
         if leaked(text):
             problems.append(f"log record from {record.name}")
-    for when in ("setup", "call"):
-        for section, content in getattr(request.node, "_report_sections", []):
-            if section == when and content and leaked(content):
-                problems.append(f"captured output of the test's {when}")
+    for when, key, content in getattr(request.node, "_report_sections", []):
+        if content and leaked(content):
+            problems.append(f"captured {key} of the test's {when}")
     folders = [*(fixture.watched if fixture is not None else [])]
     if funcargs.get("tmp_path") is not None:
         folders.append(funcargs["tmp_path"])

@@ -98,10 +98,22 @@ _NO_ARGS_IS_HELP: tuple[type[Exception], ...] = tuple(
 )
 
 
+def _one_line(message: str) -> str:
+    """The message as one short, inert line: control characters escaped, any huge token shortened.
+
+    click quotes arguments as given, so an argument holding a carriage return or an escape
+    sequence would otherwise reach the terminal raw, and a 10 MB argument would be echoed whole.
+    """
+    import re
+
+    text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message.replace("\n", " "))
+    return re.sub(r"\S{201,}", lambda m: f"{m[0][:80]}…({len(m[0])} characters)…{m[0][-20:]}", text)
+
+
 def _fail(message: str, code: int) -> NoReturn:
     from envman.cli.output import error_line
 
-    error_line(message)
+    error_line(_one_line(message))
     sys.exit(code)
 
 
