@@ -61,7 +61,7 @@ def renames(project: Project, sel: Selection) -> dict[str, list[str]]:
 
 
 def _names(raw: Iterable[str]) -> frozenset[str]:
-    out = set()
+    out: set[str] = set()
     for part in raw:
         out.update(n.strip() for n in part.split(",") if n.strip())
     return frozenset(out)

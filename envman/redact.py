@@ -46,7 +46,7 @@ class RedactFilter(logging.Filter):
             return True
         try:
             message = record.getMessage()
-        except Exception:
+        except Exception:  # noqa: BLE001 - a bad format string must still be redacted, not crash logging
             message = f"{record.msg} {record.args}"
         record.msg, record.args = self.redact(message), None
         if record.exc_info and not record.exc_text:
