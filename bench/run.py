@@ -202,6 +202,32 @@ def run_timed(proc: Proc) -> Sample:
     return Sample(wall * 1000, (usage.ru_utime + usage.ru_stime) * 1000, usage.ru_maxrss / 1024)
 
 
+# Linux records the memory a process had before exec() in its peak RSS, and a child of this
+# (big) benchmark process starts as a copy of it: peak memory is read one process further
+# down, from GNU time (or a small Python launcher when /usr/bin/time is missing).
+_RSS_LAUNCHER = (
+    "import os, sys\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.execv(sys.argv[2], sys.argv[2:])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
+def run_peak_rss(proc: Proc) -> Sample:
+    """Like run_timed, but the peak RSS is the command's own (measured from a grandchild)."""
+    with tempfile.NamedTemporaryFile(prefix="envman-bench-rss-") as out:
+        if Path("/usr/bin/time").exists():
+            argv = ("/usr/bin/time", "-f", "%M", "-o", out.name, *proc.argv)
+        else:
+            argv = (sys.executable, "-c", _RSS_LAUNCHER, out.name, *proc.argv)
+        sample = run_timed(Proc(argv, proc.cwd, proc.env, proc.ok))
+        kib = int(Path(out.name).read_text().split()[-1])
+    return Sample(sample.wall_ms, sample.cpu_ms, kib / 1024)
+
+
 def run_captured(proc: Proc, timeout: float = 3600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(proc.argv, cwd=proc.cwd, env=dict(proc.env), stdin=subprocess.DEVNULL, capture_output=True,
                           text=True, timeout=timeout, check=False)
@@ -244,7 +270,8 @@ def measure(pair: Pair, runs: int, warmup: int, quick_runs: int | None = None) -
         took = _sanity(pair.envman, pair.check_envman, "envman") + _sanity(pair.yardstick, pair.check_yardstick, "yardstick")
         if quick_runs and took < 1.0:
             runs = max(runs, quick_runs)
-        xs, ys = interleave(lambda i: run_timed(pair.envman(i)), lambda i: run_timed(pair.yardstick(i)), runs, warmup)
+        runner = run_peak_rss if pair.metric == "rss_mb" else run_timed
+        xs, ys = interleave(lambda i: runner(pair.envman(i)), lambda i: runner(pair.yardstick(i)), runs, warmup)
     except (BenchError, OSError, subprocess.SubprocessError) as exc:
         row.error = str(exc)
         return row

@@ -122,7 +122,7 @@ def resolve_version(project: Project, env: str, sel: str) -> Profile:
         raise UsageError(f"invalid version {sel!r}", "use a positive number, 'latest' or 'good'")
     if len(sel.lstrip("0")) > 18:  # int() refuses more than 4,300 digits; no environment has 10**18 versions
         raise NotFound(f"{env} has no version {sel[:12]}… ({len(sel)} digits)", f"list its versions with `envman history {env}`")
-    number = int(sel)
+    number = int(sel.lstrip("0") or "0")  # leading zeros count towards int()'s digit limit too
     if number < 1:
         raise UsageError(f"invalid version {number}", "versions are numbered from 1")
     return project.store.version(env, number)

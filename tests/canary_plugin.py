@@ -42,7 +42,7 @@ RESULTS = ROOT / "tests" / "reliability" / ".results.json"
 RELIABILITY_DIR = ROOT / "tests" / "reliability"
 _MAX_SCAN = 64 * 1024 * 1024  # larger files are read in chunks; none of envman's files comes near this
 
-_state: dict[str, Any] = {"canary": "", "figures": {}, "outcomes": {}, "sweep": [], "leaks": [], "worker": False,
+_state: dict[str, Any] = {"canary": "", "tests": {}, "current": "", "sweep": [], "leaks": [], "worker": False,
                           "allowed": set(), "swept": 0}
 
 
@@ -142,39 +142,42 @@ class _Collector(logging.Handler):
         self.watch.records.append(record)
 
 
-def _render_traceback(exc: BaseException) -> str:
-    """The exception as a developer tool would show it: with every frame's locals."""
+def _traceback_leaks(exc: BaseException) -> list[str]:
+    """Where the exception, rendered with every frame's locals, shows the canary (the tests' own frames aside).
+
+    With rich installed, rich's traceback with show_locals is rendered too; the standard rendering is
+    traceback.TracebackException(capture_locals=True), walked frame by frame to name the local.
+    """
+    found: list[str] = []
     try:
         from rich.console import Console  # type: ignore[import-not-found,unused-ignore]
         from rich.traceback import Traceback  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
-        return "".join(traceback.TracebackException.from_exception(exc, capture_locals=True).format())
-    console = Console(file=__import__("io").StringIO(), width=200, color_system=None)
-    console.print(Traceback.from_exception(type(exc), exc, exc.__traceback__, show_locals=True))
-    return str(console.file.getvalue())  # type: ignore[attr-defined]
+        pass
+    else:
+        import io
 
-
-def _frames_holding_canary(exc: BaseException) -> list[str]:
-    """``function:local`` for each frame local whose repr holds the canary (what a crash reporter would send)."""
-    found = []
-    tb = exc.__traceback__
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        for name, value in tb.tb_frame.f_locals.items():
-            try:
-                text = repr(value)
-            except Exception:  # noqa: BLE001 - a broken repr is not a leak
+        console = Console(file=io.StringIO(), width=200, color_system=None)
+        console.print(Traceback.from_exception(type(exc), exc, exc.__traceback__, show_locals=True, suppress=[str(ROOT / "tests")]))
+        if leaked(console.file.getvalue()):  # type: ignore[attr-defined]
+            found.append("rich's traceback with locals")
+    te: traceback.TracebackException | None = traceback.TracebackException.from_exception(exc, capture_locals=True)
+    seen: set[int] = set()
+    while te is not None and id(te) not in seen:
+        seen.add(id(te))
+        for frame in te.stack:
+            if Path(frame.filename).is_relative_to(ROOT / "tests"):  # a test's own frame holds the canary by design
                 continue
-            if leaked(text):
-                found.append(f"local {name!r} of {code.co_name}() in {Path(code.co_filename).name}")
-        tb = tb.tb_next
+            found.extend(f"local {name!r} of {frame.name}() in {Path(frame.filename).name}"
+                         for name, text in (frame.locals or {}).items() if leaked(text))
+        te = te.__cause__ or te.__context__
     return found
 
 
 def _exception_texts(exc: BaseException) -> list[str]:
     import click
 
-    texts = [str(exc), repr(exc), *map(repr, exc.args), str(getattr(exc, "hint", "")), _render_traceback(exc)]
+    texts = [str(exc), repr(exc), *map(repr, exc.args), str(getattr(exc, "hint", ""))]
     if isinstance(exc, click.ClickException):
         texts.append(exc.format_message())
     return texts
@@ -320,8 +323,10 @@ def _canary_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     for exc in watch.errors:
         checks += 1
         if any(leaked(t) for t in _exception_texts(exc)):
-            where = ", ".join(_frames_holding_canary(exc)) or "its message or hint"
-            problems.append(f"{type(exc).__name__} ({where})")
+            problems.append(f"{type(exc).__name__}: its message or hint")
+        frames = _traceback_leaks(exc)
+        if frames:
+            problems.append(f"{type(exc).__name__} rendered with locals: {', '.join(frames)}")
     for record in watch.records:
         checks += 1
         text = record.getMessage()
@@ -353,6 +358,9 @@ def _text(data: Any) -> str:
 
 
 # -- figures ------------------------------------------------------------------------------
+#
+# Figures are kept per test (the last run of each test wins), so running part of the
+# suite updates only what it ran; docs/scripts/gen_reliability.py sums them per family.
 
 def _add(store: dict[str, Any], numbers: dict[str, Any]) -> None:
     """Counts are summed (tables of counts too); anything else is a fact: the last value wins."""
@@ -366,8 +374,9 @@ def _add(store: dict[str, Any], numbers: dict[str, Any]) -> None:
 
 
 def add_figures(family: str, **numbers: Any) -> None:
-    """Add counts (summed) or facts (last value wins) to a family of the reliability figures."""
-    _add(_state["figures"].setdefault(family, {}), numbers)
+    """Add counts (summed) or facts (last value wins) to a family's figures, for the running test."""
+    record = _state["tests"].setdefault(_state["current"] or "session", {})
+    _add(record.setdefault("figures", {}).setdefault(family, {}), numbers)
 
 
 class Figures:
@@ -383,35 +392,40 @@ def figures() -> Figures:
     return Figures()
 
 
-def _merge(into: dict[str, Any], data: dict[str, Any]) -> None:
-    for family, numbers in data.get("figures", {}).items():
-        _add(into["figures"].setdefault(family, {}), numbers)
-    for family, outcome in data.get("outcomes", {}).items():
-        mine = into["outcomes"].setdefault(family, {"passed": 0, "failed": 0, "seconds": 0.0})
-        for key in mine:
-            mine[key] += outcome.get(key, 0)
-    into["leaks"].extend(data.get("leaks", []))
-    into["swept"] = into.get("swept", 0) + data.get("swept", 0)
+def _merge_tests(into: dict[str, Any], tests: dict[str, Any]) -> None:
+    for nodeid, record in tests.items():
+        mine = into.setdefault(nodeid, {})
+        _add(mine.setdefault("figures", {}), record.get("figures", {}))
+        for key, value in record.items():
+            if key != "figures":
+                mine[key] = value
 
 
 def pytest_configure(config: pytest.Config) -> None:
     value = os.environ.get(CANARY_VAR) or f"sk-canary-{secrets.token_hex(16)}"
     os.environ[CANARY_VAR] = value  # inherited by xdist workers started after this
-    _state["canary"] = value
-    _state["worker"] = hasattr(config, "workerinput")
+    _state.update(canary=value, worker=hasattr(config, "workerinput"), tests={}, current="")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: Any) -> Any:
+    _state["current"] = item.nodeid
+    try:
+        return (yield)
+    finally:
+        _state["current"] = ""
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    path = report.nodeid.split("::", 1)[0]
-    if _state.get("worker") or not path.startswith("tests/reliability/test_"):
+    """Outcomes, counted where every report arrives: the xdist controller (or the only process)."""
+    if _state["worker"] or not report.nodeid.startswith("tests/reliability/test_"):
         return
-    family = Path(path).stem.removeprefix("test_reliability_")
-    outcome = _state["outcomes"].setdefault(family, {"passed": 0, "failed": 0, "seconds": 0.0})
-    outcome["seconds"] += report.duration
-    if report.when == "call" and report.passed:
-        outcome["passed"] += 1
-    elif report.failed:
-        outcome["failed"] += 1
+    record = _state["tests"].setdefault(report.nodeid, {})
+    record["seconds"] = round(record.get("seconds", 0) + report.duration, 2)
+    if report.when == "call" or report.failed or report.skipped:
+        outcome = "xfailed" if hasattr(report, "wasxfail") else report.outcome
+        if record.get("outcome") != "failed":
+            record["outcome"] = outcome
 
 
 def sweep_now(folder: Path) -> None:
@@ -423,27 +437,27 @@ def sweep_now(folder: Path) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    """xdist controller: take a worker's figures."""
+    """xdist controller: take a worker's figures and sweep results."""
     raw = getattr(node, "workeroutput", {}).get("envman_reliability")
     if raw:
-        mine = {"figures": _state["figures"], "outcomes": _state["outcomes"], "leaks": _state["leaks"], "swept": _state["swept"]}
-        _merge(mine, json.loads(raw))
-        _state["swept"] = mine["swept"]
+        data = json.loads(raw)
+        _merge_tests(_state["tests"], data["tests"])
+        _state["leaks"].extend(data["leaks"])
+        _state["swept"] += data["swept"]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     for folder in dict.fromkeys(Path(p) for p in _state["sweep"]):  # every reliability test's tmp_path, once more
         sweep_now(folder)
-    if hasattr(config, "workerinput"):  # an xdist worker: hand everything to the controller (which counts outcomes)
+    if _state["worker"]:  # hand everything to the controller, which knows the outcomes
         config.workeroutput["envman_reliability"] = json.dumps(  # type: ignore[attr-defined]
-            {"figures": _state["figures"], "leaks": _state["leaks"], "swept": _state["swept"]})
+            {"tests": _state["tests"], "leaks": _state["leaks"], "swept": _state["swept"]})
         return
     if _state["leaks"]:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    if not _state["outcomes"]:
-        return  # no reliability test ran: keep the last results
-    _write_results()
+    if any(n.startswith("tests/reliability/") for n in _state["tests"]):
+        _write_results()  # else no reliability test ran: keep the last results
 
 
 def _write_results() -> None:
@@ -451,16 +465,14 @@ def _write_results() -> None:
         old = json.loads(RESULTS.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         old = {}
-    data: dict[str, Any] = {"format": 1, "families": dict(old.get("families", {}))}
+    tests = {n: r for n, r in old.get("tests", {}).items() if (ROOT / n.split("::", 1)[0]).exists()}
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    for family, outcome in _state["outcomes"].items():
-        numbers = dict(_state["figures"].get(family, {}))
-        data["families"][family] = {"figures": numbers, "passed": outcome["passed"], "failed": outcome["failed"],
-                                    "seconds": round(outcome["seconds"], 1), "finished": now}
-    leaks = dict(_state["figures"].get("canary", {}))
-    leaks["session_sweep_files"] = _state["swept"]
-    leaks["session_sweep_leaks"] = len(_state["leaks"])
-    data["canary"] = {"figures": leaks, "finished": now}
+    for nodeid, record in _state["tests"].items():
+        if nodeid != "session":
+            tests[nodeid] = {**record, "finished": now}
+    session = dict(_state["tests"].get("session", {}).get("figures", {}))
+    session["sweep"] = {"files": _state["swept"], "leaks": len(_state["leaks"])}
+    data = {"format": 2, "tests": tests, "session": {"figures": session, "finished": now}}
     tmp = RESULTS.with_name(RESULTS.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, RESULTS)

@@ -110,9 +110,26 @@ def _one_line(message: str) -> str:
     return re.sub(r"\S{201,}", lambda m: f"{m[0][:80]}…({len(m[0])} characters)…{m[0][-20:]}", text)
 
 
+def _forget_locals() -> None:
+    """Clear the local variables of the frames the exception being handled went through (and of those it chains).
+
+    A secret read from stdin sits in them as plain text; anything that renders a traceback
+    with its locals (rich, crash reporters, the SystemExit's __context__) must not find it.
+    The traceback itself — files and lines — stays intact for ENVMAN_DEBUG.
+    """
+    import traceback
+
+    exc, seen = sys.exc_info()[1], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        traceback.clear_frames(exc.__traceback__)
+        exc = exc.__cause__ or exc.__context__
+
+
 def _fail(message: str, code: int) -> NoReturn:
     from envman.cli.output import error_line
 
+    _forget_locals()
     error_line(_one_line(message))
     sys.exit(code)
 
@@ -147,6 +164,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         sys.exit(0)
     except Exception as exc:  # the boundary: a bug must still not print a traceback
         if os.environ.get("ENVMAN_DEBUG"):
+            _forget_locals()
             raise
         # only the type: an exception's text could carry a value
         _fail(f"internal error ({type(exc).__name__}); please report it, and re-run with ENVMAN_DEBUG=1 for details", 2)

@@ -152,8 +152,11 @@ def set_cmd(env: str, var: str, value: str | None, from_file: str | None, new_ty
       printf %s "$NEW_KEY" | envman set production ALLTKN_API_KEY
     """
     from envman.ops import set_var
+    from envman.schema import check_var_name
 
     project = open_project()
+    project.manifest.require_env(env)  # names first: no prompt, no stdin read for a command that cannot run
+    check_var_name(var)
     spec = project.manifest.spec(var)
     secret = (spec.secret if spec is not None else new_type == "secret")
     if value is not None and from_file is not None:

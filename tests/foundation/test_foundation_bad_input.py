@@ -197,3 +197,20 @@ def test_a_bug_still_gives_one_line_without_traceback(seeded, cli, monkeypatch: 
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert result.stderr.strip() == ("envman: error: internal error (RuntimeError); please report it, "
                                      "and re-run with ENVMAN_DEBUG=1 for details")
+
+
+def test_names_are_checked_before_the_value_is_read(seeded, cli) -> None:  # type: ignore[no-untyped-def]
+    """A bad environment or variable name is refused before stdin is read (and never echoed raw, even with control chars)."""
+    line = assert_refused(cli("set", "production", "A\r", input=b"\x80"), "invalid variable name")
+    assert "\r" not in line
+    assert_refused(cli("set", "qa", "ALLTKN_API_KEY", input=b"\x80"), "unknown environment 'qa'")
+
+
+def test_huge_version_numbers_are_refused(seeded, cli) -> None:  # type: ignore[no-untyped-def]
+    """Version selectors with thousands of digits (leading zeros too) are refused in one short line, not a crash."""
+    for ref in ("production@" + "9" * 5000, "production@" + "0" * 5000 + "1"):
+        result = cli("show", ref)
+        if result.exit_code == 0:  # 000…0001 is version 1
+            assert ref.endswith("1")
+            continue
+        assert len(assert_refused(result)) < 400

@@ -41,7 +41,7 @@ def test_keypair_text_format(pairs: dict[str, tuple[str, str]]) -> None:
     assert public_from_private("  " + private + "\n") == public
 
 
-@settings(max_examples=40)
+@settings(deadline=None, max_examples=40)
 @given(plaintext=TEXT)
 def test_encrypt_decrypt_round_trip(pairs: dict[str, tuple[str, str]], plaintext: str) -> None:
     """Any text encrypted for (project, env, var) decrypts to exactly the same text."""
@@ -123,6 +123,7 @@ def test_mask(value: str, masked: str) -> None:
     assert mask(value) == masked
 
 
+@settings(deadline=None)
 @given(TEXT)
 def test_mask_never_contains_the_secret(value: str) -> None:
     """For any secret of 8+ characters the masked form is shorter and does not contain it."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from foundation_helpers import mode, umask
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from envman.crypto import sha256_hex
@@ -76,6 +76,7 @@ def test_check_chain_names_the_first_break() -> None:
     assert problem is not None and problem.line == 4 and "not a ledger entry" in problem.message
 
 
+@settings(deadline=None)
 @given(
     lines=st.lists(st.binary(min_size=1, max_size=40).filter(lambda b: b"\n" not in b), max_size=30),
     block=st.integers(1, 64),

@@ -112,6 +112,7 @@ def test_edit_manifest_keeps_comments(project) -> None:  # type: ignore[no-untyp
     assert load_manifest(project.root).variables["NEW_VAR"].type == "int"
 
 
+@settings(deadline=None)
 @given(st.builds(
     VarSpec,
     name=st.just("MY_VAR"),
@@ -138,7 +139,7 @@ VALUES = st.dictionaries(
 )
 
 
-@settings(max_examples=60)
+@settings(deadline=None, max_examples=60)
 @given(values=VALUES, version=st.integers(0, 10**6))
 def test_profile_toml_round_trip(values: dict[str, str], version: int) -> None:
     """A profile written as TOML reads back equal, with the same content hash (any text, control chars included)."""
@@ -233,7 +234,7 @@ DOCS = st.recursive(st.dictionaries(KEYS, SCALARS, max_size=4), lambda inner: st
 
 
 @needs_fast_reader
-@settings(max_examples=150)
+@settings(deadline=None, max_examples=100)
 @given(doc=DOCS)
 def test_fast_reader_agrees_with_tomllib_on_written_files(doc: dict[str, Any]) -> None:
     """For any document tomli_w writes, the fast reader returns what tomllib returns, or None (fall back)."""
@@ -255,7 +256,7 @@ LINES = st.lists(st.one_of(
 
 
 @needs_fast_reader
-@settings(max_examples=200)
+@settings(deadline=None, max_examples=150)
 @given(lines=LINES)
 def test_fast_reader_never_disagrees_with_tomllib(lines: list[str]) -> None:
     """On arbitrary (valid or invalid) TOML-ish text the fast reader either declines or matches tomllib exactly."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from envman.errors import InvalidValue
@@ -30,6 +30,7 @@ CANARY = "sk-canary-5c1f0e2d9b8a7c6d5e4f"
 
 # -- names ------------------------------------------------------------------------
 
+@settings(deadline=None)
 @given(st.from_regex(r"\A[a-z][a-z0-9-]{0,31}\Z"))
 def test_every_valid_env_name_is_accepted(name: str) -> None:
     """Any name matching ^[a-z][a-z0-9-]{0,31}$ is an environment name."""
@@ -41,6 +42,7 @@ ODD_VAR_NAMES = ["A\n", "a", "lower_case", "1ABC", "../../etc", "", "АLLTKN_API
                  "A-B", "A B", "A\x00"]
 
 
+@settings(deadline=None)
 @given(st.one_of(st.text(max_size=40), st.sampled_from(ODD_ENV_NAMES)))
 def test_env_name_accepted_exactly_when_it_matches_the_whole_pattern(name: str) -> None:
     """Arbitrary text is accepted iff the whole string matches; a trailing newline never passes."""
@@ -52,12 +54,14 @@ def test_env_name_accepted_exactly_when_it_matches_the_whole_pattern(name: str) 
             check_env_name(name)
 
 
+@settings(deadline=None)
 @given(st.from_regex(r"\A[A-Z_][A-Z0-9_]*\Z"))
 def test_every_valid_var_name_is_accepted(name: str) -> None:
     """Any name matching ^[A-Z_][A-Z0-9_]*$ is a variable name."""
     assert check_var_name(name) == name
 
 
+@settings(deadline=None)
 @given(st.one_of(st.text(max_size=30), st.sampled_from(ODD_VAR_NAMES)))
 def test_var_name_accepted_exactly_when_it_matches_the_whole_pattern(name: str) -> None:
     """`A\\n`, lower case, a leading digit, '../', Cyrillic or full-width look-alikes are refused."""
@@ -218,6 +222,7 @@ def test_infer_type(name: str, value: str, typ: str) -> None:
     assert infer_type(name, value) == typ
 
 
+@settings(deadline=None)
 @given(name=st.from_regex(r"\A[A-Z_][A-Z0-9_]{0,20}\Z"), value=st.one_of(
     st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30),
     st.from_regex(r"\A[+-]{0,2}[0-9]{0,22}\Z"),
@@ -302,6 +307,7 @@ def test_near_misses_sorted_closest_first() -> None:
     assert near_misses("SOMETHING_ELSE", ["ALLTKN_BASE_URL"]) == []
 
 
+@settings(deadline=None)
 @given(st.from_regex(r"\A[A-Z][A-Z0-9_]{0,20}\Z"), st.lists(st.integers(0, 20), max_size=3))
 def test_case_and_underscore_drift_is_always_a_near_miss(name: str, cuts: list[int]) -> None:
     """The same letters with other case or underscores are a near miss; a name is never its own."""

@@ -56,10 +56,13 @@ def _count(name: str) -> None:
     COUNTS[name] += 1
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(autouse=True)
 def _report_counts(figures: Any) -> Any:
+    """Each test's own cases go to the figures (a test that fails records none: its cases are not vouched for)."""
+    before = Counter(COUNTS)
     yield
-    figures.add("fuzz", cases=sum(COUNTS.values()), tracebacks=0, by_target=dict(sorted(COUNTS.items())))
+    ran = COUNTS - before
+    figures.add("fuzz", cases=sum(ran.values()), tracebacks=0, by_target=dict(sorted(ran.items())))
 
 
 def _refused_or(fn: Any, *args: Any) -> Any:
@@ -419,6 +422,7 @@ def test_import_command_with_generated_files(seeded: Any, cli: Any, lines: list[
 
 
 HUGE = "x" * (10 * 1024 * 1024)
+TWO_MB = "x" * (2 * 1024 * 1024)  # over the 1 MiB value limit, and cheaper to store when it is (wrongly) accepted
 # Known finding (envman/lifecycle.py): owner, note and rotation method have no size limit; a 10 MB note is stored
 # in the ledger and copied into every later version file. Reported, not fixed here.
 UNBOUNDED = "free-text metadata (owner, note, method) is not size-limited in envman/lifecycle.py"
@@ -428,8 +432,8 @@ UNBOUNDED = "free-text metadata (owner, note, method) is not size-limited in env
     (["set", "production", "NOTES", "--type", "string"], HUGE), (["rotate", "production", "ALLTKN_API_KEY"], HUGE),
     (["set", "production", "ALLTKN_API_KEY"], "sk-" + HUGE),
     *(pytest.param(args, None, marks=pytest.mark.xfail(reason=UNBOUNDED, strict=False)) for args in (
-        ["owner", "production", "ALLTKN_API_KEY", "--note", HUGE], ["owner", "production", "ALLTKN_API_KEY", "--owner", HUGE],
-        ["mark-good", "production", "--note", HUGE])),
+        ["owner", "production", "ALLTKN_API_KEY", "--note", TWO_MB], ["owner", "production", "ALLTKN_API_KEY", "--owner", TWO_MB],
+        ["mark-good", "production", "--note", TWO_MB])),
     (["get", HUGE, "AI_LOG_LEVEL"], None), (["get", "production", "A" * 1_000_000], None), (["show", "production@" + "9" * 5000], None),
     (["history", "--since", HUGE], None), (["check", "--ignore", "E0" * 100_000], None), (["diff", "production@1", "staging@" + "1" * 500], None),
 ])

@@ -61,7 +61,6 @@ def test_canary_through_every_command(seeded, cli, envman, canary, tmp_path: Pat
     assert_refused(cli("get", "production", "ALLTKN_API_KEY", "--reveal", env={"ENVMAN_KEYS_FILE": "", "ENVMAN_PRIVATE_KEY_PRODUCTION":
                                                                               seeded.private_key("staging")}), "wrong private key")
     assert_refused(cli("get", "production", "ALLTKN_API_KEY", "--reveal", env={"ENVMAN_KEYS_FILE": ""}), "ENVMAN_PRIVATE_KEY_PRODUCTION")
-    assert_refused(cli("set", "production", "ALLTKN_API_KEY", value), "must not be given on the command line")
     assert cli("rotate", "production", "ALLTKN_API_KEY", input="sk-prod-after-canary-0000000001").exit_code == 0
     # the installed executable, reading and failing
     for args in (["status"], ["history", "--limit", "3"], ["get", "production", "ALLTKN_API_KEY", "--version", "4"]):
@@ -74,6 +73,9 @@ def test_canary_through_every_command(seeded, cli, envman, canary, tmp_path: Pat
     settings = lib.load("production")
     for text in (repr(settings), str(settings), repr(settings.as_dict())):
         assert value not in text
+    for environ in ({"AI_REQUEST_TIMEOUT_MS": "soon"}, {"ALLTKN_API_KEY": ""}):  # refused after decrypting
+        with pytest.raises(lib.EnvmanError):
+            lib.load("production", environ=environ)
     figures.add("leaks", commands_through_canary=ran + 9)
 
 
@@ -131,7 +133,9 @@ def _alt_backends() -> list[Any]:
         import keyrings.alt.file as alt_file
     except ImportError:
         return found
-    found += [alt_file.PlaintextKeyring(), alt_file.EncryptedKeyring()]
+    for cls in (alt_file.PlaintextKeyring, alt_file.EncryptedKeyring):
+        with contextlib.suppress(Exception):  # EncryptedKeyring needs pycryptodome
+            found.append(cls())
     for name in ("keyrings.alt.multi", "keyrings.alt.keyczar", "keyrings.alt.Gnome"):
         try:
             module = __import__(name, fromlist=["x"])
@@ -175,3 +179,28 @@ def test_unsafe_keychains_are_refused(seeded, cli, tmp_path: Path, monkeypatch: 
         assert _mode(root / ".envman-keys") == 0o600
         refused += 1
     figures.add("leaks", unsafe_keychains_refused=refused)
+
+
+def test_the_canary_check_is_live(tmp_path: Path) -> None:
+    """The plugin's detectors catch planted leaks — in any encoded form, in a frame's locals outside the tests, in a
+    file — and exempt exactly the commands meant to print plaintext, so a green run means something."""
+    import base64
+
+    from tests.canary_plugin import _reveals, _scan, _traceback_leaks, canary_value, leaked
+
+    value = canary_value()
+    assert value.startswith("sk-canary-") and len(value) > 40
+    assert leaked(f"x{value}y") and leaked(value[3:-4]) and leaked(base64.b64encode(value.encode()))
+    assert not leaked("sk-…" + value[-4:])  # the masked form is fine
+    namespace: dict[str, Any] = {}
+    exec(compile("def f(secret):\n    raise ValueError('no')\n", "/envman/fake_module.py", "exec"), namespace)
+    with pytest.raises(ValueError) as raised:
+        namespace["f"](value)
+    assert _traceback_leaks(raised.value) == ["local 'secret' of f() in fake_module.py"]
+    planted = tmp_path / ".x.123.tmp"
+    planted.write_text(value)
+    (tmp_path / "clean.txt").write_text("nothing")
+    assert _scan([tmp_path], set(), value) == (2, [str(planted)])
+    planted.unlink()  # else the session-end sweep reports it, as it should
+    assert _reveals(["get", "production", "K", "--reveal"]) and _reveals(["export", "production", "--format", "json"])
+    assert not _reveals(["export", "production", "--format", "json", "--no-secrets"]) and not _reveals(["show", "production"])

@@ -4,8 +4,9 @@
     Runs envman commands one after the other through the real entry point
     (``envman.cli.main``) in this one process, and prints one JSON line per
     command. JOB is JSON: ``{"commands": [{"argv": [...], "stdin": "..."}, ...],
-    "retry": ["changed by someone else", ...]}`` — a refusal whose message holds
-    one of the ``retry`` words is re-run, as a user would (counted as attempts).
+    "retry": ["changed by someone else", ...], "pause": seconds}`` — a refusal whose
+    message holds one of the ``retry`` words is re-run, as a user would (counted
+    as attempts); ``pause`` spaces the commands out.
     The process prints ``ready`` and waits for a line on stdin before starting,
     so that all writers start together.
 
@@ -68,6 +69,7 @@ def loop(job: dict[str, Any]) -> None:
                 continue
             break
         print(json.dumps({"argv": command["argv"], "code": code, "stdout": out, "stderr": err, "attempts": attempts}), flush=True)
+        time.sleep(job.get("pause", 0))  # pacing, so that slower commands (promote) find gaps between writes
 
 
 class _Kill:
