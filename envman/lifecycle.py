@@ -16,7 +16,7 @@ from envman.diff import ProfileDiff, diff_profiles
 from envman.errors import ConflictError, EnvmanError, InvalidValue, NotFound, UsageError
 from envman.ops import Change, Project, _key_ids, effective_meta, good_versions, put_value, resolve_version
 from envman.profile import Profile, VarMeta
-from envman.schema import check_var_name
+from envman.schema import check_note, check_var_name
 
 if TYPE_CHECKING:
     from envman.checks import Finding
@@ -315,6 +315,7 @@ class MarkGood:
 def mark_good(project: Project, env: str, version: int | str | None = None, *, note: str = "") -> MarkGood:
     """Attest a version of ``env`` (default: the current one) as known good in the ledger."""
     project.manifest.require_env(env)
+    check_note("--note", note)
     with project.store.transaction() as txn:
         current = txn.current(env)
         if current.version == 0:
@@ -341,6 +342,7 @@ def require_secret(project: Project, env: str, var: str) -> None:
 
 def rotate(project: Project, env: str, var: str, value: str, *, method: str = "") -> Change:
     """Replace a secret; the previous ciphertext becomes its rollback value and the rotation is recorded."""
+    check_note("--method", method)
     require_secret(project, env, var)
     now = _now()
     with project.store.transaction() as txn:
@@ -471,6 +473,9 @@ def set_owner(
         raise UsageError("nothing to record", "give --owner, --rotation-method, --rotation-days or --note")
     if rotation_days is not None and rotation_days < 0:
         raise InvalidValue("--rotation-days must be 0 or more", "0 means no rotation period")
+    for key, value in fields.items():
+        if isinstance(value, str):
+            check_note("--" + key.replace("_", "-"), value)
     for key, value in fields.items():
         if isinstance(value, str) and ("\n" in value or "\x00" in value):
             raise InvalidValue(f"{key} must be one line of text", "remove the line break")

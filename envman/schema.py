@@ -226,3 +226,15 @@ def infer_type(name: str, value: str) -> str:
     if _int64(value) is not None and (digits == "0" or not digits.startswith("0")):
         return "int"
     return "string"
+
+
+MAX_NOTE_CHARS = 512  # also the limit of a KV v2 custom_metadata value
+
+
+def check_note(label: str, text: str) -> str:
+    """Validate free-text metadata (owner, note, rotation method): one short line, no control characters."""
+    if len(text) > MAX_NOTE_CHARS:
+        raise InvalidValue(f"{label} is longer than {MAX_NOTE_CHARS} characters", "keep it to a short line; link to details elsewhere")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InvalidValue(f"{label} must be one line of text without control characters", "remove the line break or control character")
+    return text

@@ -9,10 +9,14 @@ writer reported, for every N — which is only true if the writes were serialise
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import time
 import uuid
 from typing import Any
 
-from reliability_helpers import check_serialised_sets, make_live, run_writers, set_jobs, verify
+import pytest
+from reliability_helpers import DEADLOCK_TIMEOUT, check_serialised_sets, make_live, run_writers, set_jobs, verify
 
 WRITERS, SETS = 8, 100
 
@@ -99,3 +103,41 @@ def test_sets_promotes_and_rotations_at_once(fast_project, cli, figures) -> None
                 mix_rotations=len(rotated), mix_promotes_applied=len(promoted), mix_promotes_refused=refused,
                 mix_promotes_nothing=nothing, mix_lost=0)
     assert len(promoted) + nothing == 50
+
+
+def _blocked_on_lock(pid: int) -> bool:
+    """True when process ``pid`` waits for a file lock (a `->` line of /proc/locks)."""
+    with open("/proc/locks", encoding="ascii") as fh:
+        return any("->" in line and f" {pid} " in line for line in fh)
+
+
+def test_integrity_check_waits_for_a_writer_between_its_files(seeded, monkeypatch, figures) -> None:  # type: ignore[no-untyped-def]
+    """`ledger verify` started while a writer holds the lock between its ledger entry and its profile waits for it
+    (shared lock), then reports a clean project — instead of calling the half-written change tampering."""
+    from dataclasses import replace
+
+    import envman.store.files as files
+    from tests.conftest import ENVMAN_BIN
+
+    if not os.path.exists("/proc/locks"):
+        pytest.skip("no /proc/locks to see the waiting reader")
+    store = seeded.open().store
+    real = files.atomic_write
+    deferred: list[tuple[Any, bytes]] = []
+    with store.transaction() as txn:  # this test is the writer holding the lock
+        current = txn.current("staging")
+        with monkeypatch.context() as mp:  # the version file and ledger entry are written, the profile and head wait
+            mp.setattr(files, "atomic_write", lambda path, data, **kw: real(path, data, **kw) if "versions" in path.parts
+                       else deferred.append((path, data)))
+            txn.commit(replace(current, values={**current.values, "AI_LOG_LEVEL": "warn"}), "set", changed=["AI_LOG_LEVEL"],
+                       keys={}, detail={})
+        assert store._verify_integrity()[2], "the half-written state is what an unlocked reader would report"
+        proc = subprocess.Popen([str(ENVMAN_BIN), "ledger", "verify", "--json"], cwd=seeded.root,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while proc.poll() is None and not _blocked_on_lock(proc.pid):
+            time.sleep(0.05)  # until the reader waits for the lock (or, without one, has already finished)
+        for path, data in deferred:
+            real(path, data)
+    out, err = proc.communicate(timeout=DEADLOCK_TIMEOUT)
+    assert proc.returncode == 0, out + err
+    figures.add("concurrency", verify_during_write_false_alarms=0)

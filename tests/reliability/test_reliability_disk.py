@@ -73,14 +73,18 @@ def _assert_intact(root: Path, before: tuple[list[bytes], dict[str, bytes]]) -> 
         assert versions[name] == data, name
 
 
-def _after_failure(result: Any, root: Path, snapshot: dict[str, bytes], now: dict[str, bytes], stats: dict[str, int], word: str) -> None:
-    """A refused write: one line naming the cause; either nothing changed, or the line says the change was recorded."""
+def _after_failure(result: Any, snapshot: dict[str, bytes], now: dict[str, bytes], stats: dict[str, int], word: str) -> None:
+    """A refused write: one line naming the cause; either no file changed, or the line says the change was recorded
+    and exactly one whole ledger entry was added (the commit point was passed)."""
     line = assert_refused(result, word)
     if now == snapshot:
         assert "nothing was changed" in line, line
         stats["refused_nothing_written"] += 1
     else:
         assert "was recorded as ledger entry" in line, line  # committed: the next writer or repair completes it
+        ledger = "environments/ledger.jsonl"
+        grew = now[ledger][len(snapshot[ledger]):]
+        assert now[ledger].startswith(snapshot[ledger]) and grew.count(b"\n") == 1 and grew.endswith(b"\n")
         stats["refused_after_commit"] += 1
 
 
@@ -112,7 +116,7 @@ def test_disk_full_at_every_write_of_a_change_simulated(seeded, cli, monkeypatch
         if result.exit_code == 0:
             stats["succeeded"] += 1
         else:
-            _after_failure(result, seeded.root, snapshot, _snapshot(seeded), stats, "disk full")
+            _after_failure(result, snapshot, _snapshot(seeded), stats, "disk full")
         _assert_intact(seeded.root, before)
         assert cli("repair").exit_code == 0
         code, report = verify(cli)
@@ -141,7 +145,7 @@ def test_disk_full_on_a_real_small_tmpfs(tmp_path: Path, monkeypatch: pytest.Mon
             if result.exit_code == 0:
                 stats["succeeded"] += 1
             else:
-                _after_failure(result, project.root, snapshot, _snapshot(project), stats, "disk full")
+                _after_failure(result, snapshot, _snapshot(project), stats, "disk full")
             _assert_intact(project.root, before)
             filler.unlink()
             assert cli("repair").exit_code == 0
@@ -258,3 +262,17 @@ def test_every_file_deleted_in_turn(seeded, cli, figures) -> None:  # type: igno
             assert verify(cli)[0] == 0
     figures.add("disk", deleted_files=stats["files"], deleted_file_commands=stats["commands"], deleted_file_tracebacks=0,
                 deleted_file_losses_named=stats["named"])
+
+
+def test_repair_restores_each_environment_to_its_own_newest_version(seeded, cli) -> None:  # type: ignore[no-untyped-def]
+    """staging.toml deleted while the ledger's last entry belongs to production: repair restores staging's own newest
+    version (3), not the version number of the last entry (2) — which would silently put back an older set."""
+    for level in ("warn", "error"):
+        assert cli("set", "staging", "AI_LOG_LEVEL", level).exit_code == 0
+    assert cli("set", "production", "AI_LOG_LEVEL", "warn").exit_code == 0  # the last entry: production@2
+    (seeded.root / "environments" / "staging.toml").unlink()
+    result = cli("repair", "--json")
+    assert result.exit_code == 0, result.output
+    assert "staging: restored environments/staging.toml to version 3" in result.stdout
+    assert cli("get", "staging", "AI_LOG_LEVEL").stdout == "error\n"
+    assert verify(cli)[0] == 0

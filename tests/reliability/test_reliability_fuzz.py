@@ -116,9 +116,9 @@ def test_profile_parser_on_mutated_profiles(edits: list[tuple[int, int, bytes]])
     _count("profile file (mutated)")
     raw = _mutate(_sample_profile(), edits)
     profile = _refused_or(profile_from_toml, "environments/production.toml", raw)
-    if profile is not None:
+    if profile is not None:  # what parses is written back and read back with the same content (and content hash)
         again = _refused_or(profile_from_toml, "again", profile.to_toml())
-        assert again == profile  # what parses is written back and read back identically
+        assert again is not None and again.body() == profile.body() and again.ledger_hash == profile.ledger_hash
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -423,17 +423,14 @@ def test_import_command_with_generated_files(seeded: Any, cli: Any, lines: list[
 
 HUGE = "x" * (10 * 1024 * 1024)
 TWO_MB = "x" * (2 * 1024 * 1024)  # over the 1 MiB value limit, and cheaper to store when it is (wrongly) accepted
-# Known finding (envman/lifecycle.py): owner, note and rotation method have no size limit; a 10 MB note is stored
-# in the ledger and copied into every later version file. Reported, not fixed here.
-UNBOUNDED = "free-text metadata (owner, note, method) is not size-limited in envman/lifecycle.py"
 
 
 @pytest.mark.parametrize("args, input", [
     (["set", "production", "NOTES", "--type", "string"], HUGE), (["rotate", "production", "ALLTKN_API_KEY"], HUGE),
     (["set", "production", "ALLTKN_API_KEY"], "sk-" + HUGE),
-    *(pytest.param(args, None, marks=pytest.mark.xfail(reason=UNBOUNDED, strict=False)) for args in (
+    *((args, None) for args in (
         ["owner", "production", "ALLTKN_API_KEY", "--note", TWO_MB], ["owner", "production", "ALLTKN_API_KEY", "--owner", TWO_MB],
-        ["mark-good", "production", "--note", TWO_MB])),
+        ["mark-good", "production", "--note", TWO_MB], ["rotate", "production", "ALLTKN_API_KEY", "--method", TWO_MB])),
     (["get", HUGE, "AI_LOG_LEVEL"], None), (["get", "production", "A" * 1_000_000], None), (["show", "production@" + "9" * 5000], None),
     (["history", "--since", HUGE], None), (["check", "--ignore", "E0" * 100_000], None), (["diff", "production@1", "staging@" + "1" * 500], None),
 ])
@@ -445,10 +442,26 @@ def test_ten_megabyte_inputs(seeded: Any, cli: Any, args: list[str], input: str 
     assert len(result.stderr) < 2000
 
 
+@pytest.mark.parametrize("args", [
+    ["show", "te\rst\x1b[31m"], ["show", "production", "x\ry"], ["get", "production", "A\x1b]0;owned\x07"],
+    ["show", "production@" + "9" * 5000], ["history", "--since", "99999999999d"], ["history", "--since", "²d"],
+    ["history", "--since", "9" * 5000 + "h"], ["history", "--since", "0001-01-01T00:00+01:00"], ["get", "x" * 100_000, "A"],
+])
+def test_refusals_are_one_inert_line(seeded: Any, cli: Any, args: list[str]) -> None:
+    """Arguments with carriage returns or terminal escape sequences, 5,000-digit versions, ages that overflow a date:
+    one short refusal line with control characters escaped — no internal error, nothing raw reaching the terminal."""
+    _count("inert refusals")
+    result = _run(seeded, cli, args)
+    line = assert_refused(result)
+    assert not any(c in line for c in "\r\x1b\x07") and len(line) < 2000, line
+
+
 def test_fuzz_case_count_reaches_ten_thousand() -> None:
     """The run generated at least 10,000 cases (counted, not assumed): a setting lowered by accident shows up here."""
-    if os.environ.get("RELIABILITY_FUZZ_CLI") or not COUNTS:
-        pytest.skip("a partial run (fewer examples requested, or the fuzz tests deselected)")
+    targets = {"profile file (mutated)", "profile file (random)", "ledger line", "ledger.head", ".env file", "envman.toml (structure)",
+               "envman.toml (bytes)", "names", "values", "ciphertext and keys", "command: import"}
+    if os.environ.get("RELIABILITY_FUZZ_CLI") or not targets <= set(COUNTS):
+        pytest.skip("a partial run (fewer examples requested, or some fuzz tests deselected)")
     assert sum(COUNTS.values()) >= 10_000, json.dumps(COUNTS)
 
 
