@@ -161,8 +161,8 @@ def test_unsafe_keychains_are_refused(seeded, cli, tmp_path: Path, monkeypatch: 
     pytest.importorskip("keyrings.alt")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     backends = _alt_backends()
-    chainer = ChainerBackend()
-    chainer.__dict__["backends"] = [b for b in backends if type(b).__name__ != "Keyring"]
+    # keyring's chainer lists every installed backend; this one chains only the unsafe ones
+    chainer = type("UnsafeChain", (ChainerBackend,), {"backends": [b for b in backends if type(b).__name__ != "Keyring"]})()
     refused = 0
     for backend in [*backends, chainer]:
         monkeypatch.setattr(keyring.core, "_keyring_backend", backend)
