@@ -269,6 +269,10 @@ class FileStore:
 
         head = self._read_head_file()
         size = self._ledger_size()
+        if head is None and size:
+            # The head is never missing once written (it is replaced atomically): it was deleted.
+            # Rebuilding it here would erase the evidence of a cut ledger tail; repair does it on request.
+            raise TamperError(f"{self._rel(self.head_path)} is missing", "check what changed, then " + _REPAIR)
         if head is None:
             self._truncate_torn_tail()
             head = self._scan_head()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from envman.checks import (
@@ -707,8 +707,12 @@ def test_url_issues_never_raises_and_never_quotes_a_query(text: str) -> None:
 
 @given(st.lists(_segment, max_size=3), st.sampled_from(ENDPOINT_SUFFIXES))
 def test_any_api_root_plus_an_endpoint_is_an_error(path: list[str], suffix: str) -> None:
-    """Whatever the root's path, appending an endpoint suffix is an E003 error that suggests the root."""
+    """Whatever the root's path, appending an endpoint suffix is an E003 error that suggests the root.
+
+    (A root ending in /chat plus /completions reads as the longer endpoint /chat/completions: that
+    URL's root is genuinely ambiguous, so the property excludes it.)"""
     root = "https://api.example.com" + "".join("/" + p for p in path)
+    assume(not any(len(other) > len(suffix) and (root + suffix).endswith(other) for other in ENDPOINT_SUFFIXES))
     issues = url_issues(root + suffix)
     assert ("E003", "error") in [(r, s) for r, s, _, _ in issues]
     assert any(root in fix for _, _, _, fix in issues)

@@ -20,7 +20,9 @@ FILE_VAR = "ENVMAN_TEST_KEYRING_FILE"
 class MemoryKeyring(KeyringBackend):
     """An in-memory keychain (optionally persisted to a JSON file)."""
 
-    priority = 1  # type: ignore[assignment]
+    # Below keyring's fail and null backends: used only when selected explicitly (PYTHON_KEYRING_BACKEND or
+    # keyring.core), never picked by discovery or put in a ChainerBackend of a test that runs later in this process.
+    priority = -2  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__()

@@ -56,11 +56,15 @@ def test_entries_newest_first_is_the_reverse_of_entries(seeded) -> None:  # type
 
 
 def test_head_is_rebuilt_when_its_file_is_missing(seeded) -> None:  # type: ignore[no-untyped-def]
-    """ledger.head is derived data: without it readers scan the ledger, the next writer rewrites it."""
+    """ledger.head is derived data: without it readers scan the ledger; writers refuse (a deleted head could
+    hide a cut ledger tail) until `repair` rebuilds it, after which writing works again."""
     store = seeded.open().store
     head = store.head()
     store.head_path.unlink()
     assert store.head() == head
+    with pytest.raises(TamperError, match="ledger.head is missing"):
+        _set(seeded, "test", "AI_LOG_LEVEL", "info")
+    assert any("rebuilt" in line for line in store.repair())
     _set(seeded, "test", "AI_LOG_LEVEL", "info")
     assert store.head_path.exists() and store.head().seq == head.seq + 1
 

@@ -58,7 +58,7 @@ def _count(name: str) -> None:
 
 @pytest.fixture(autouse=True)
 def _report_counts(figures: Any) -> Any:
-    """Each test's own cases go to the figures (a test that fails records none: its cases are not vouched for)."""
+    """Each test's own cases go to the figures (whether it passed is recorded beside them)."""
     before = Counter(COUNTS)
     yield
     ran = COUNTS - before
@@ -422,7 +422,7 @@ def test_import_command_with_generated_files(seeded: Any, cli: Any, lines: list[
 
 
 HUGE = "x" * (10 * 1024 * 1024)
-TWO_MB = "x" * (2 * 1024 * 1024)  # over the 1 MiB value limit, and cheaper to store when it is (wrongly) accepted
+TWO_MB = "x" * (2 * 1024 * 1024)  # free-text metadata: one short line, so 2 MB is as refused as 10 MB, and cheaper
 
 
 @pytest.mark.parametrize("args, input", [
