@@ -62,7 +62,7 @@ def test_head_is_rebuilt_when_its_file_is_missing(seeded) -> None:  # type: igno
     head = store.head()
     store.head_path.unlink()
     assert store.head() == head
-    with pytest.raises(TamperError, match="ledger.head is missing"):
+    with pytest.raises(TamperError, match=r"ledger\.head is missing"):
         _set(seeded, "test", "AI_LOG_LEVEL", "info")
     assert any("rebuilt" in line for line in store.repair())
     _set(seeded, "test", "AI_LOG_LEVEL", "info")
