@@ -88,7 +88,7 @@ def _cell(row: Row) -> list[str]:
 def render(data: dict[str, Any]) -> str:
     """The Markdown page for one results file."""
     meta = data["meta"]
-    rows = [Row.from_dict(r) for r in data["rows"]]
+    rows = sorted((Row.from_dict(r) for r in data["rows"]), key=lambda r: r.id)
     head = ["id", "figure", "envman", "yardstick", "ratio", "envman min–max", "yardstick min–max", "target", "result"]
     table = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     table += ["| " + " | ".join(c.replace("|", "\\|") for c in _cell(r)) + " |" for r in rows]

@@ -672,9 +672,11 @@ def write_results(rows: list[Row], meta: dict[str, Any], output: Path | None) ->
     data = {"meta": meta, "rows": [r.as_dict() for r in rows]}
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     stamp = meta["time_utc"].replace(":", "").replace("-", "")
-    path = output or RESULTS / f"{stamp}{'-smoke' if meta['smoke'] else ''}.json"
+    kind = "-smoke" if meta["smoke"] else "-partial" if meta.get("only") else ""
+    path = output or RESULTS / f"{stamp}{kind}.json"
     path.write_text(text, encoding="utf-8")
-    (RESULTS / ("latest-smoke.json" if meta["smoke"] else "latest.json")).write_text(text, encoding="utf-8")
+    if not meta.get("only"):  # latest*.json (what report.py reads) only ever holds a complete table
+        (RESULTS / f"latest{'-smoke' if meta['smoke'] else ''}.json").write_text(text, encoding="utf-8")
     return path
 
 
@@ -743,8 +745,10 @@ def main(argv: list[str] | None = None) -> int:
             log(f"workloads kept in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+    rows.sort(key=lambda r: r.id)  # F0, P1a, ... whatever order they ran in
     meta = machine_info(tools, sizes, args.smoke)
     meta["runs"] = runs
+    meta["only"] = list(only)
     meta["quick_runs"] = sizes.quick_runs if not args.runs else runs
     meta["seconds"] = round(time.perf_counter() - started, 1)
     path = write_results(rows, meta, args.output)
