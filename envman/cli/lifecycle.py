@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -150,18 +151,9 @@ def promote_cmd(src: str, dst: str, dry_run: bool, yes: bool, force: bool, any_o
         if as_json:
             emit_json({**out, "refused": str(refusal)})
         raise refusal
-    if dry_run:
-        if as_json:
-            emit_json(out)
-        else:
-            click.echo("dry run: nothing was changed")
-        return
-    _confirm(f"Write these changes to {dst} as version {plan.new_version}?", yes)
-    change = apply_promote(project, plan)
-    if as_json:
-        emit_json({**out, "applied": True, "result": _change_json(change)})
-    else:
-        _report(change, False)
+    _dry_run_or_apply(out, dry_run=dry_run, yes=yes, as_json=as_json,
+                      question=f"Write these changes to {dst} as version {plan.new_version}?",
+                      apply=lambda: apply_promote(project, plan))
 
 
 @click.command("rollback", context_settings=CONTEXT)
@@ -193,14 +185,22 @@ def rollback_cmd(env: str, to: str | None, dry_run: bool, yes: bool, as_json: bo
         click.echo(style(head, bold=True))
         click.echo("\n".join(render_diff(plan.diff)))
     out: dict[str, Any] = {"plan": plan.as_dict(), "applied": False}
+    _dry_run_or_apply(out, dry_run=dry_run, yes=yes, as_json=as_json,
+                      question=f"Restore version {plan.target_version} of {env} as version {plan.new_version}?",
+                      apply=lambda: apply_rollback(project, plan))
+
+
+def _dry_run_or_apply(out: dict[str, Any], *, dry_run: bool, yes: bool, as_json: bool, question: str,
+                      apply: Callable[[], Any]) -> None:
+    """The shared end of promote and rollback: stop after the plan, or confirm, apply and report."""
     if dry_run:
         if as_json:
             emit_json(out)
         else:
             click.echo("dry run: nothing was changed")
         return
-    _confirm(f"Restore version {plan.target_version} of {env} as version {plan.new_version}?", yes)
-    change = apply_rollback(project, plan)
+    _confirm(question, yes)
+    change = apply()
     if as_json:
         emit_json({**out, "applied": True, "result": _change_json(change)})
     else:
