@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -56,7 +57,7 @@ def export_cmd(env: str, fmt: str | None, output: str | None, only: tuple[str, .
       envman export production --format github-actions --github-section mask   # in a step, before use
       envman export production --format github-actions >> "$GITHUB_ENV"
     """
-    from envman.export import export_items, record_export, selection, service_table
+    from envman.export import record_export, selection, service_table
     from envman.exporters import FORMATS, ExportOptions, render
     from envman.ops import resolve_version
 
@@ -81,7 +82,7 @@ def export_cmd(env: str, fmt: str | None, output: str | None, only: tuple[str, .
     if sel.secrets and profile.secrets and output is None and sys.stdout.isatty() and not reveal:
         raise UsageError("this would print plaintext secrets to the terminal",
                          "write to a file with -o, pipe the output, use --no-secrets, or add --reveal")
-    export = export_items(project, profile, sel)
+    export = _items_or_hint(project, profile, sel)
     options = ExportOptions(k8s_name=k8s_name, k8s_namespace=k8s_namespace,
                             github_section="mask" if github_section == "mask" else "env", vercel_environment=vercel_env)
     text = render(fmt, export.items, env=env, project=project.manifest.project, options=options)
@@ -123,7 +124,7 @@ def run_cmd(env: str, override: bool, service: str | None, no_secrets: bool, ver
       envman run staging -- python app.py
       envman run production --service web -- node server.js
     """
-    from envman.export import child_environment, export_items, selection
+    from envman.export import child_environment, selection
     from envman.ops import resolve_version
 
     argv = list(command)
@@ -133,7 +134,7 @@ def run_cmd(env: str, override: bool, service: str | None, no_secrets: bool, ver
         raise UsageError("no command to run", "put it after --, e.g. `envman run staging -- python app.py`")
     project = open_project()
     profile = resolve_version(project, env, version.lstrip("@"))
-    export = export_items(project, profile, selection(secrets=not no_secrets, service=service))
+    export = _items_or_hint(project, profile, selection(secrets=not no_secrets, service=service))
     child_env = child_environment(dict(os.environ), export.items, override=override)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -143,3 +144,14 @@ def run_cmd(env: str, override: bool, service: str | None, no_secrets: bool, ver
         raise NotFound(f"command not found: {argv[0]}", "check the name or give its full path") from None
     except PermissionError:
         raise UsageError(f"cannot execute {argv[0]}: permission denied", "check the file's mode") from None
+
+
+def _items_or_hint(project: Any, profile: Any, sel: Any) -> Any:
+    """Export items; without the private key, also point at --no-secrets."""
+    from envman.errors import KeyUnavailable
+    from envman.export import export_items
+
+    try:
+        return export_items(project, profile, sel)
+    except KeyUnavailable as exc:
+        raise KeyUnavailable(exc.message, f"{exc.hint}; or leave the secrets out with --no-secrets") from None
