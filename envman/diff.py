@@ -7,8 +7,7 @@ a diff needs no private key and can never reveal a secret.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from envman.profile import Profile
@@ -22,8 +21,7 @@ SHARED = "shared-secret"
 STATUSES = (ADDED, REMOVED, CHANGED, SHARED, SAME)
 
 
-@dataclass(frozen=True)
-class Side:
+class Side(NamedTuple):
     """One variable on one side of a diff: a plain value, or a secret's masked form and fingerprint."""
 
     secret: bool
@@ -36,8 +34,7 @@ class Side:
         return {"secret": False, "value": self.shown}
 
 
-@dataclass(frozen=True)
-class VarDiff:
+class VarDiff(NamedTuple):
     """How one variable differs between the old and the new side."""
 
     name: str
@@ -56,8 +53,7 @@ class VarDiff:
         }
 
 
-@dataclass(frozen=True)
-class ProfileDiff:
+class ProfileDiff(NamedTuple):
     """The variable-by-variable comparison of ``old`` (A) with ``new`` (B)."""
 
     old_env: str

@@ -9,8 +9,7 @@ goes in and records the export in the ledger.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from envman.errors import InvalidValue, UsageError
 from envman.schema import VAR_NAME
@@ -21,8 +20,7 @@ if TYPE_CHECKING:
     from envman.profile import Profile
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """Which variables, under which names."""
 
     only: frozenset[str] = frozenset()
@@ -76,8 +74,7 @@ def selection(*, only: Iterable[str] = (), exclude: Iterable[str] = (), secrets:
     return Selection(_names(only), _names(exclude), secrets, service, target, plain)
 
 
-@dataclass(frozen=True)
-class Export:
+class Export(NamedTuple):
     """Items ready for an encoder, and which variable each exported name comes from."""
 
     profile: Profile

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from envman.crypto import sha256_hex
 from envman.errors import TamperError
@@ -24,8 +23,7 @@ GOOD_EVENTS = frozenset({"mark-good", "verify"})
 _PREFIX = b'{"prev":"'
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One ledger event."""
 
     seq: int
@@ -35,9 +33,9 @@ class Entry:
     env: str = ""
     version: int = 0
     changed: tuple[str, ...] = ()
-    keys: dict[str, str] = field(default_factory=dict)  # variable -> masked key id
+    keys: dict[str, str] = {}  # noqa: RUF012 - shared, never changed in place; variable -> masked key id
     profile: str = ""  # content hash of the version this event produced or refers to
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, Any] = {}  # noqa: RUF012 - shared, never changed in place
     prev: str = GENESIS
     hash: str = ""  # sha256 of this entry's line; filled when encoded or read
 
@@ -87,8 +85,7 @@ def decode(line: bytes, where: str = "ledger") -> Entry:
     )
 
 
-@dataclass(frozen=True)
-class ChainProblem:
+class ChainProblem(NamedTuple):
     """The first place where the chain breaks."""
 
     line: int  # 1-based line number

@@ -8,10 +8,10 @@ was computed from). A dry run is the plan without the apply.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from envman.credentials import Credential, credential, due_date
 from envman.diff import ProfileDiff, diff_profiles
 from envman.errors import ConflictError, EnvmanError, InvalidValue, NotFound, UsageError
 from envman.ops import Change, Project, _key_ids, effective_meta, good_versions, put_value, resolve_version
@@ -33,22 +33,6 @@ def _now() -> str:
     return now_utc()
 
 
-def parse_time(text: str) -> datetime | None:
-    """A ledger/profile time (``2026-01-31T12:00:00Z``) as an aware datetime, or None."""
-    try:
-        return datetime.strptime(text, _TIME).replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def due_date(rotated_at: str, days: int) -> str:
-    """The date (``YYYY-MM-DD``) a rotation is due, or '' without a period or a rotation time."""
-    when = parse_time(rotated_at)
-    if when is None or days <= 0:
-        return ""
-    return (when + timedelta(days=days)).date().isoformat()
-
-
 def _conflict(env: str) -> ConflictError:
     return ConflictError(f"{env} changed while the plan was being made", "nothing was changed; re-run the command to see the new plan")
 
@@ -59,8 +43,7 @@ def _summary(kind: str, detail: dict[str, Any]) -> dict[str, Any]:
 
 # -- promote -----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Kept:
+class Kept(NamedTuple):
     """A variable promote leaves alone in the destination, and why."""
 
     name: str
@@ -70,8 +53,7 @@ class Kept:
         return {"name": self.name, "reason": self.reason}
 
 
-@dataclass(frozen=True)
-class PromotePlan:
+class PromotePlan(NamedTuple):
     """What ``promote SRC DST`` would write, computed without writing anything."""
 
     src: str
@@ -149,11 +131,10 @@ def promoted(project: Project, src: Profile, dst: Profile, *, now: str) -> tuple
             values, secrets = dict(draft.values), dict(draft.secrets)
             values[name] = src.values[name]
             secrets.pop(name, None)
-            draft = replace(draft, values=values, secrets=secrets)
+            draft = draft._replace(values=values, secrets=secrets)
         else:
             # gone from SRC: the removal moves too, so that DST ends up with SRC's set
-            draft = replace(
-                draft,
+            draft = draft._replace(
                 values={k: v for k, v in draft.values.items() if k != name},
                 secrets={k: v for k, v in draft.secrets.items() if k != name},
             )
@@ -182,7 +163,7 @@ def plan_promote(project: Project, src: str, dst: str, *, force: bool = False, a
     if source.version == 0:
         raise NotFound(f"{src} has no values yet", f"import or set them first: `envman import FILE --env {src}`")
     draft, kept = promoted(project, source, target, now=_now())
-    draft = replace(draft, version=target.version + 1)
+    draft = draft._replace(version=target.version + 1)
     diff = diff_profiles(target, draft)
     # project-wide findings (env "") count too: a broken ledger must not be written on
     findings = tuple(f for f in run_checks(project, [dst], profiles={dst: draft}) if f.env in (dst, "")) if not diff.empty else ()
@@ -220,8 +201,7 @@ def apply_promote(project: Project, plan: PromotePlan) -> Change:
 
 # -- rollback ----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class RollbackPlan:
+class RollbackPlan(NamedTuple):
     """What ``rollback ENV`` would write: version ``target_version``'s set as a new version."""
 
     env: str
@@ -252,9 +232,8 @@ def restored(current: Profile, target: Profile) -> Profile:
     """
     meta = dict(target.meta)
     for name, now in current.meta.items():
-        meta[name] = replace(meta.get(name, VarMeta()), **{k: getattr(now, k) for k in _OWNERSHIP})
-    return replace(
-        current, values=dict(target.values), secrets=dict(target.secrets),
+        meta[name] = meta.get(name, VarMeta())._replace(**{k: getattr(now, k) for k in _OWNERSHIP})
+    return current._replace(values=dict(target.values), secrets=dict(target.secrets),
         meta={k: m for k, m in meta.items() if m.as_dict()},
     )
 
@@ -283,7 +262,7 @@ def plan_rollback(project: Project, env: str, to: int | str | None = None) -> Ro
             f"{env}@{current.version} already holds the values of version {target.version}",
             "nothing to roll back; name an older version with --to N",
         )
-    return RollbackPlan(env, current.version, target.version, target.version in good, diff, replace(draft, version=current.version + 1))
+    return RollbackPlan(env, current.version, target.version, target.version in good, diff, draft._replace(version=current.version + 1))
 
 
 def apply_rollback(project: Project, plan: RollbackPlan) -> Change:
@@ -304,8 +283,7 @@ def apply_rollback(project: Project, plan: RollbackPlan) -> Change:
 
 # -- mark-good ---------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class MarkGood:
+class MarkGood(NamedTuple):
     """The attestation written by ``mark-good``."""
 
     entry: Entry
@@ -358,7 +336,7 @@ def rotate(project: Project, env: str, var: str, value: str, *, method: str = ""
         if rollback is not None and new.fingerprint == rollback.fingerprint:
             raise UsageError(f"the new value of {var} is its rollback value in {env}", f"use `envman rotate {env} {var} --undo`")
         if method:
-            draft = replace(draft, meta={**draft.meta, var: replace(draft.meta[var], rotation_method=method)})
+            draft = draft._replace(meta={**draft.meta, var: draft.meta[var]._replace(rotation_method=method)})
         meta = effective_meta(project, draft, var)
         detail = {"method": meta.rotation_method, "replaced": old.masked, "next_due": due_date(now, meta.rotation_days)}
         text = f"rotated {var} ({meta.rotation_method or 'method not recorded'})"
@@ -382,9 +360,8 @@ def undo_rotation(project: Project, env: str, var: str) -> Change:
         if meta.rollback is None:
             raise NotFound(f"{var} in {env} has no rollback value", "one is kept each time the secret is rotated or set again")
         # the rollback ciphertext was sealed for this same environment and variable: copy it as is
-        draft = replace(
-            current, secrets={**current.secrets, var: meta.rollback},
-            meta={**current.meta, var: replace(meta, rollback=old, rotated_at=now)},
+        draft = current._replace(secrets={**current.secrets, var: meta.rollback},
+            meta={**current.meta, var: meta._replace(rollback=old, rotated_at=now)},
         )
         detail = {"undo": True, "restored": meta.rollback.masked, "replaced": old.masked}
         profile, entry = txn.commit(
@@ -395,54 +372,6 @@ def undo_rotation(project: Project, env: str, var: str) -> Change:
 
 
 # -- owner -------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Credential:
-    """Ownership and rotation facts of one variable in one environment (masked; safe to print)."""
-
-    env: str
-    name: str
-    secret: bool
-    shown: str  # masked secret or plain value; '' when not set
-    owner: str
-    rotation_method: str
-    rotation_days: int
-    rotated_at: str
-    note: str
-    has_rollback: bool
-    next_due: str
-    age_days: int | None
-    overdue: bool
-    from_schema: tuple[str, ...]  # fields filled from envman.toml's defaults, not recorded for this environment
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "environment": self.env, "name": self.name, "secret": self.secret, "value": self.shown,
-            "owner": self.owner, "rotation_method": self.rotation_method, "rotation_days": self.rotation_days,
-            "rotated_at": self.rotated_at, "age_days": self.age_days, "next_due": self.next_due,
-            "overdue": self.overdue, "rollback_value": self.has_rollback, "note": self.note,
-            "from_schema": list(self.from_schema),
-        }
-
-
-def credential(project: Project, profile: Profile, var: str, *, now: datetime | None = None) -> Credential:
-    """The ownership and rotation facts of ``var`` in ``profile``, with its age and due date."""
-    now = now or datetime.now(UTC)
-    own = profile.meta.get(var, VarMeta())
-    meta = effective_meta(project, profile, var)
-    record = profile.secrets.get(var)
-    shown = record.masked if record is not None else profile.values.get(var, "")
-    rotated = parse_time(meta.rotated_at)
-    due = due_date(meta.rotated_at, meta.rotation_days)
-    from_schema = tuple(k for k in ("owner", "rotation_method", "rotation_days") if getattr(meta, k) and not getattr(own, k))
-    return Credential(
-        env=profile.env, name=var, secret=record is not None, shown=shown, owner=meta.owner,
-        rotation_method=meta.rotation_method, rotation_days=meta.rotation_days, rotated_at=meta.rotated_at,
-        note=meta.note, has_rollback=meta.rollback is not None, next_due=due,
-        age_days=(now - rotated).days if rotated else None,
-        overdue=bool(due) and due < now.date().isoformat(), from_schema=from_schema,
-    )
-
 
 def owner_show(project: Project, env: str, var: str) -> Credential:
     """Who owns ``var`` in ``env`` and how it is rotated."""
@@ -483,21 +412,20 @@ def set_owner(
         current = txn.current(env)
         _known(project, current, var)
         before = current.meta.get(var, VarMeta())
-        after = replace(before, **fields)
+        after = before._replace(**fields)
         if after == before:
             raise UsageError(f"{var} in {env} already has these records", "nothing to change")
         meta = {k: m for k, m in {**current.meta, var: after}.items() if m.as_dict()}
         text = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in fields.items() if k != "note") or "note"
         profile, entry = txn.commit(
-            replace(current, meta=meta), "owner", changed=[var], keys={}, detail=_summary(f"{var}: {text}", dict(fields)),
+            current._replace(meta=meta), "owner", changed=[var], keys={}, detail=_summary(f"{var}: {text}", dict(fields)),
         )
     return Change(profile, entry)
 
 
 # -- handoff -----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """A ledger entry reduced to what a hand-over note shows (names and masked ids only)."""
 
     seq: int
@@ -520,8 +448,7 @@ class Event:
                 "changed": list(self.changed), "summary": self.summary, "note": self.note}
 
 
-@dataclass(frozen=True)
-class Verification:
+class Verification(NamedTuple):
     """The newest ``verify`` ledger event of a version, as recorded (the probe masks keys)."""
 
     ok: bool
@@ -548,8 +475,7 @@ class Verification:
         return {"ok": self.ok, "time": self.time, "actor": self.actor, "detail": self.detail}
 
 
-@dataclass(frozen=True)
-class Handoff:
+class Handoff(NamedTuple):
     """The short factual hand-over record of one environment (no plaintext anywhere)."""
 
     project: str

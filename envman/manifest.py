@@ -7,9 +7,8 @@ changes the file (init, import of new variables), so a user's comments survive.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from envman.errors import InvalidValue, NotFound, ProjectNotFound
 from envman.schema import PROJECT_ID, VarSpec, check_env_name, spec_from_toml
@@ -18,9 +17,8 @@ MANIFEST = "envman.toml"
 DEFAULT_ENVS = ("test", "staging", "production")
 
 
-@dataclass(frozen=True)
-class Manifest:
-    """The parsed, validated envman.toml."""
+class Manifest(NamedTuple):
+    """The parsed, validated envman.toml (a NamedTuple: cheaper to define at start-up than a dataclass)."""
 
     root: Path
     project: str
@@ -28,10 +26,10 @@ class Manifest:
     salt: str
     public_keys: dict[str, str]
     variables: dict[str, VarSpec]
-    backend: dict[str, Any] = field(default_factory=dict)
-    probe: dict[str, Any] = field(default_factory=dict)
-    exports: dict[str, Any] = field(default_factory=dict)
-    check: dict[str, Any] = field(default_factory=dict)
+    backend: dict[str, Any] = {}  # noqa: RUF012 - shared, never changed in place
+    probe: dict[str, Any] = {}  # noqa: RUF012 - shared, never changed in place
+    exports: dict[str, Any] = {}  # noqa: RUF012 - shared, never changed in place
+    check: dict[str, Any] = {}  # noqa: RUF012 - shared, never changed in place
 
     @property
     def path(self) -> Path:

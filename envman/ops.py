@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from envman.errors import EnvmanError, InvalidValue, NotFound, UsageError
 from envman.manifest import Manifest, load_manifest
@@ -135,8 +134,7 @@ def good_versions(project: Project, env: str) -> list[int]:
 
 # -- reading -------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One variable as shown to a user."""
 
     name: str
@@ -165,8 +163,7 @@ def effective_meta(project: Project, profile: Profile, var: str) -> VarMeta:
     """Per-environment metadata, falling back to the schema's defaults."""
     spec = project.spec(var)
     meta = profile.meta.get(var, VarMeta())
-    return replace(
-        meta,
+    return meta._replace(
         owner=meta.owner or spec.owner,
         rotation_method=meta.rotation_method or spec.rotation_method,
         rotation_days=meta.rotation_days or spec.rotation_days,
@@ -199,8 +196,7 @@ def show(project: Project, env: str, *, reveal: bool = False, version: str = "la
     return profile, [row(project, profile, var, reveal=reveal) for var in profile.names()]
 
 
-@dataclass(frozen=True)
-class EnvStatus:
+class EnvStatus(NamedTuple):
     env: str
     version: int
     good: int | None
@@ -289,11 +285,11 @@ def put_value(project: Project, profile: Profile, var: str, value: str, *, now: 
         values.pop(var, None)
         previous = meta.get(var, VarMeta())
         # the replaced value stays restorable as this variable's rollback value
-        meta[var] = replace(previous, rotated_at=now, rollback=old if old is not None else previous.rollback)
+        meta[var] = previous._replace(rotated_at=now, rollback=old if old is not None else previous.rollback)
     else:
         values[var] = value
         secrets.pop(var, None)
-    return replace(profile, values=values, secrets=secrets, meta=meta)
+    return profile._replace(values=values, secrets=secrets, meta=meta)
 
 
 def add_to_schema(project: Project, specs: list[VarSpec]) -> None:
@@ -329,13 +325,12 @@ def _unknown_var(project: Project, var: str) -> InvalidValue:
     return InvalidValue(f"{var} is not in the schema of envman.toml", hint + "to add it, re-run with --type TYPE (e.g. --type string)")
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """The result of a write: the new profile and its ledger entry."""
 
     profile: Profile
     entry: Entry
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = []  # noqa: RUF012 - shared, never changed in place; never changed in place
 
 
 def set_var(project: Project, env: str, var: str, value: str, *, new_type: str | None = None) -> Change:
@@ -384,7 +379,7 @@ def unset_var(project: Project, env: str, var: str) -> Change:
         keys = _key_ids(current, [var])
         values.pop(var, None)
         secrets.pop(var, None)
-        draft = replace(current, values=values, secrets=secrets)
+        draft = current._replace(values=values, secrets=secrets)
         profile, entry = txn.commit(draft, "unset", changed=[var], keys=keys, detail={})
     return Change(profile, entry)
 
@@ -497,8 +492,7 @@ def _differs(old: Profile, new: Profile, var: str) -> bool:
 
 # -- init ------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class InitResult:
+class InitResult(NamedTuple):
     root: Path
     created: bool
     envs: list[str]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from envman.errors import TamperError
 from envman.schema import VAR_NAME
@@ -13,20 +11,25 @@ from envman.schema import VAR_NAME
 FORMAT = 1
 
 
-@dataclass(frozen=True)
-class SecretRecord:
+# The records below are NamedTuples, not dataclasses: every command builds these
+# classes at start-up, and a frozen dataclass costs ~4x as much to create.
+
+
+class SecretRecord(NamedTuple):
     """A secret as stored: ciphertext plus what may be shown without the key."""
 
-    ciphertext: str = field(repr=False)
+    ciphertext: str
     masked: str
     fingerprint: str
+
+    def __repr__(self) -> str:
+        return f"SecretRecord(masked={self.masked!r}, fingerprint={self.fingerprint!r})"
 
     def as_dict(self) -> dict[str, str]:
         return {"ciphertext": self.ciphertext, "masked": self.masked, "fingerprint": self.fingerprint}
 
 
-@dataclass(frozen=True)
-class VarMeta:
+class VarMeta(NamedTuple):
     """Per-environment ownership and rotation facts of one variable."""
 
     owner: str = ""
@@ -46,16 +49,15 @@ class VarMeta:
         return out
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     """The full set of values of one environment at one version."""
 
     project: str
     env: str
     version: int
-    values: dict[str, str] = field(default_factory=dict)
-    secrets: dict[str, SecretRecord] = field(default_factory=dict)
-    meta: dict[str, VarMeta] = field(default_factory=dict)
+    values: dict[str, str] = {}  # noqa: RUF012 - shared, never changed in place
+    secrets: dict[str, SecretRecord] = {}  # noqa: RUF012 - shared, never changed in place
+    meta: dict[str, VarMeta] = {}  # noqa: RUF012 - shared, never changed in place
     ledger_seq: int = 0  # the ledger entry that created this version
     ledger_hash: str = ""
 
@@ -79,6 +81,8 @@ class Profile:
 
     def content_hash(self) -> str:
         """SHA-256 of the canonical body; recorded in the ledger entry that made this version."""
+        import json
+
         from envman.crypto import sha256_hex
 
         canon = json.dumps(self.body(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
@@ -86,13 +90,15 @@ class Profile:
 
     def values_hash(self) -> str:
         """Hash of the values only (plain values and ciphertext fingerprints), for "same set" checks."""
+        import json
+
         from envman.crypto import sha256_hex
 
         data = {"values": self.values, "secrets": {k: v.fingerprint for k, v in self.secrets.items()}}
         return sha256_hex(json.dumps(data, sort_keys=True, ensure_ascii=True).encode("ascii"))
 
     def with_changes(self, **kwargs: Any) -> Profile:
-        return replace(self, **kwargs)
+        return self._replace(**kwargs)
 
     def to_toml(self) -> bytes:
         """The profile file: the body plus the ledger pointer."""

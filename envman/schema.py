@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from envman.errors import InvalidValue
 
@@ -53,8 +53,7 @@ def looks_secret(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
 
-@dataclass(frozen=True)
-class VarSpec:
+class VarSpec(NamedTuple):
     """One variable of the schema in envman.toml."""
 
     name: str
@@ -66,7 +65,7 @@ class VarSpec:
     rotation_method: str = ""
     rotation_days: int = 0
     ignore: tuple[str, ...] = ()  # check rule ids ignored for this variable
-    export_as: dict[str, str] = field(default_factory=dict)  # target/service -> name
+    export_as: dict[str, str] = {}  # noqa: RUF012 - shared, never changed in place; target/service -> name
     description: str = ""
 
     @property

@@ -10,8 +10,7 @@ the version known good. httpx is imported only by ``envman.probe``, when it runs
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from envman.checks import ERROR, Finding, run_checks
 from envman.errors import InvalidValue, NotFound
@@ -36,8 +35,7 @@ _ROLES = {
 }
 
 
-@dataclass(frozen=True)
-class ProbeTarget:
+class ProbeTarget(NamedTuple):
     """Which variables feed the probe, and the routes it calls."""
 
     base_url_var: str
@@ -90,8 +88,7 @@ def probe_target(manifest: Manifest) -> ProbeTarget:
     )
 
 
-@dataclass(frozen=True)
-class VerifyResult:
+class VerifyResult(NamedTuple):
     """What verify found: the checks, the probe (None when checks stopped it) and its ledger entry."""
 
     env: str

@@ -36,9 +36,10 @@ from typing import Any
 
 import pytest
 
+from tests.reliability.figures import RESULTS, add_counts
+
 CANARY_VAR = "PYTEST_ENVMAN_CANARY"  # shares one canary between the xdist controller and its workers
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "tests" / "reliability" / ".results.json"
 RELIABILITY_DIR = ROOT / "tests" / "reliability"
 _MAX_SCAN = 64 * 1024 * 1024  # larger files are read in chunks; none of envman's files comes near this
 
@@ -361,22 +362,13 @@ def _text(data: Any) -> str:
 #
 # Figures are kept per test (the last run of each test wins), so running part of the
 # suite updates only what it ran; docs/scripts/gen_reliability.py sums them per family.
-
-def _add(store: dict[str, Any], numbers: dict[str, Any]) -> None:
-    """Counts are summed (tables of counts too); anything else is a fact: the last value wins."""
-    for key, value in numbers.items():
-        if isinstance(value, dict):
-            _add(store.setdefault(key, {}), value)
-        elif isinstance(value, bool) or not isinstance(value, int | float):
-            store[key] = value
-        else:
-            store[key] = store.get(key, 0) + value
-
+# Counts are summed (tables of counts too); anything else is a fact: the last value wins
+# (add_counts, shared with that script through tests/reliability/figures.py).
 
 def add_figures(family: str, **numbers: Any) -> None:
     """Add counts (summed) or facts (last value wins) to a family's figures, for the running test."""
     record = _state["tests"].setdefault(_state["current"] or "session", {})
-    _add(record.setdefault("figures", {}).setdefault(family, {}), numbers)
+    add_counts(record.setdefault("figures", {}).setdefault(family, {}), numbers)
 
 
 class Figures:
@@ -395,7 +387,7 @@ def figures() -> Figures:
 def _merge_tests(into: dict[str, Any], tests: dict[str, Any]) -> None:
     for nodeid, record in tests.items():
         mine = into.setdefault(nodeid, {})
-        _add(mine.setdefault("figures", {}), record.get("figures", {}))
+        add_counts(mine.setdefault("figures", {}), record.get("figures", {}))
         for key, value in record.items():
             if key != "figures":
                 mine[key] = value

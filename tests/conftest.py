@@ -18,20 +18,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from envman.keys import env_var_name, read_keys_file
+from tests.helpers import ProjectDir, init_project_at, seed_example
 
 pytest_plugins = ["tests.canary_plugin"]
 
 ENVMAN_BIN = shutil.which("envman", path=str(Path(sys.executable).parent)) or shutil.which("envman")
-
-EXAMPLE_ENV = {
-    "test": "ALLTKN_API_KEY=sk-test-aaaaaaaaaaaaaaaa1111\nALLTKN_BASE_URL=https://api.alltkn.com/api/v1\n"
-    "ALLTKN_DEFAULT_MODEL=deepseek-chat\nAI_REQUEST_TIMEOUT_MS=60000\nAI_LOG_LEVEL=debug\n",
-    "staging": "ALLTKN_API_KEY=sk-stag-bbbbbbbbbbbbbbbb2222\nALLTKN_BASE_URL=https://api.alltkn.com/api/v1\n"
-    "ALLTKN_DEFAULT_MODEL=deepseek-chat\nAI_REQUEST_TIMEOUT_MS=60000\nAI_LOG_LEVEL=info\n",
-    "production": "ALLTKN_API_KEY=sk-prod-cccccccccccccccc3333\nALLTKN_BASE_URL=https://api.alltkn.com/api/v1\n"
-    "ALLTKN_DEFAULT_MODEL=deepseek-chat\nAI_REQUEST_TIMEOUT_MS=60000\nAI_LOG_LEVEL=info\n",
-}
 
 
 @dataclass
@@ -43,28 +34,6 @@ class Result:
     @property
     def output(self) -> str:
         return self.stdout + self.stderr
-
-
-@dataclass
-class ProjectDir:
-    root: Path
-    keys_file: Path
-
-    def private_key(self, env: str) -> str:
-        return read_keys_file(self.keys_file)[env_var_name(env)]
-
-    def snapshot(self) -> dict[str, bytes]:
-        """Every file's bytes (excluding the lock), to prove a failed command changed nothing."""
-        return {
-            str(p.relative_to(self.root)): p.read_bytes()
-            for p in sorted(self.root.rglob("*"))
-            if p.is_file() and p.name != ".lock"
-        }
-
-    def open(self):  # type: ignore[no-untyped-def]
-        from envman.ops import Project
-
-        return Project.open(self.root)
 
 
 @pytest.fixture(autouse=True)
@@ -81,27 +50,13 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ProjectDir]:
     """An initialised project (test, staging, production) with keys in a 0600 keys file; cwd is its root."""
-    from envman.ops import init_project
-
-    root = tmp_path / "app"
-    root.mkdir()
-    keys = tmp_path / "keys.env"
-    init_project(root, project_id="demo-app", keys_file=keys)
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("ENVMAN_KEYS_FILE", str(keys))
-    yield ProjectDir(root, keys)
+    yield init_project_at(tmp_path / "app", tmp_path / "keys.env", monkeypatch)
 
 
 @pytest.fixture
 def seeded(project: ProjectDir) -> ProjectDir:
     """The project with the LLM example imported into all three environments (distinct keys)."""
-    from envman.ops import Project, import_dotenv
-
-    for env, text in EXAMPLE_ENV.items():
-        path = project.root / f".env.{env}"
-        path.write_text(text)
-        import_dotenv(Project.open(project.root), path, env)
-        path.unlink()
+    seed_example(project.root)
     return project
 
 

@@ -19,7 +19,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-RESULTS = ROOT / "tests" / "reliability" / ".results.json"
+if str(ROOT) not in sys.path:  # so `tests.reliability.figures` imports when this runs as a script
+    sys.path.insert(0, str(ROOT))
+
+from tests.reliability.figures import RESULTS, add_counts  # noqa: E402 - shared with tests/canary_plugin.py
+
 OUTPUT = ROOT / "docs" / "reliability.md"
 
 HEADER = """\
@@ -55,22 +59,12 @@ def _n(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
-def _add(store: dict[str, Any], numbers: dict[str, Any]) -> None:
-    for key, value in numbers.items():
-        if isinstance(value, dict):
-            _add(store.setdefault(key, {}), value)
-        elif isinstance(value, bool) or not isinstance(value, int | float):
-            store[key] = value
-        else:
-            store[key] = store.get(key, 0) + value
-
-
 def families(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Per family: the figures summed over its tests' last runs, and how those runs ended."""
     out: dict[str, dict[str, Any]] = {}
     for nodeid, record in sorted(data.get("tests", {}).items()):
         for family, numbers in record.get("figures", {}).items():
-            _add(out.setdefault(family, {"figures": {}, "outcomes": {}})["figures"], numbers)
+            add_counts(out.setdefault(family, {"figures": {}, "outcomes": {}})["figures"], numbers)
         stem = Path(nodeid.split("::", 1)[0]).stem
         if nodeid.startswith("tests/reliability/test_reliability_") and "outcome" in record:
             outcomes = out.setdefault(stem.removeprefix("test_reliability_"), {"figures": {}, "outcomes": {}})["outcomes"]

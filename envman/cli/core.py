@@ -257,7 +257,7 @@ def status_cmd(deployed: str | None, as_json: bool) -> None:
     if deployed is not None:
         _deployed_status(deployed, as_json)
         return
-    from envman.lifecycle import credential
+    from envman.credentials import credential
     from envman.ops import status
 
     project = open_project()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from envman.errors import UsageError
 from envman.exporters._common import ExportContext, ExportItem, ExportOptions
@@ -25,8 +25,7 @@ __all__ = ["FORMATS", "ExportItem", "ExportOptions", "Format", "render", "stream
 Encoder = Callable[[Iterable[ExportItem], ExportContext], Iterator[str]]
 
 
-@dataclass(frozen=True)
-class Format:
+class Format(NamedTuple):
     """A registered export target: where its encoder lives and what it is for."""
 
     name: str

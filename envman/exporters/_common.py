@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from envman.errors import ExportRefused
 
@@ -24,8 +23,7 @@ ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 MAX_ARG_STRLEN = 32 * 4096
 
 
-@dataclass(frozen=True)
-class ExportItem:
+class ExportItem(NamedTuple):
     """One variable to export; ``repr`` masks the value of a secret."""
 
     name: str
@@ -37,8 +35,7 @@ class ExportItem:
         return f"ExportItem(name={self.name!r}, value={shown}, secret={self.secret})"
 
 
-@dataclass(frozen=True)
-class ExportOptions:
+class ExportOptions(NamedTuple):
     """Per-target settings; every field has a default that suits most projects."""
 
     # Kubernetes object name; default "<project>-<env>" (must be a DNS-1123 subdomain).
@@ -51,14 +48,13 @@ class ExportOptions:
     vercel_environment: str | None = None
 
 
-@dataclass(frozen=True)
-class ExportContext:
+class ExportContext(NamedTuple):
     """What every encoder receives besides the items."""
 
     fmt: str
     env: str
     project: str
-    options: ExportOptions = field(default_factory=ExportOptions)
+    options: ExportOptions = ExportOptions()
 
 
 def refuse(ctx: ExportContext, name: str, reason: str, hint: str = "") -> ExportRefused:

@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
+    from typing import Protocol
+
     from envman.ledger import ChainProblem, Entry
     from envman.manifest import Manifest
     from envman.profile import Profile
 
 
-@dataclass(frozen=True)
-class Head:
-    """The newest ledger entry plus indexes derived from the ledger (rebuildable)."""
+class Head(NamedTuple):
+    """The newest ledger entry plus indexes derived from the ledger (rebuildable; never changed in place)."""
 
     seq: int = 0
     hash: str = "0" * 64
     size: int = 0
-    versions: dict[str, int] = field(default_factory=dict)  # env -> newest version
-    good: dict[str, list[list[int]]] = field(default_factory=dict)  # env -> [[version, seq], ...]
+    versions: dict[str, int] = {}  # noqa: RUF012 - shared, never changed in place; env -> newest version
+    good: dict[str, list[list[int]]] = {}  # noqa: RUF012 - shared, never changed in place; env -> [[version, seq], ...]
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """An integrity problem found by ``verify_integrity``."""
 
     env: str
@@ -34,41 +33,44 @@ class Finding:
     kind: str = "tamper"  # tamper | crash
 
 
-class Transaction(Protocol):
-    """A locked read-modify-write: readers see either the old or the new state."""
+# Only for the type checker: building Protocol classes costs every command start-up time.
+if TYPE_CHECKING:
 
-    def current(self, env: str) -> Profile: ...
+    class Transaction(Protocol):
+        """A locked read-modify-write: readers see either the old or the new state."""
 
-    def commit(
-        self, draft: Profile, event: str, *, changed: list[str], keys: dict[str, str], detail: dict[str, Any]
-    ) -> tuple[Profile, Entry]: ...
+        def current(self, env: str) -> Profile: ...
 
-    def record(self, event: str, env: str, version: int, *, profile: str = "", detail: dict[str, Any] | None = None,
-               changed: list[str] | None = None, keys: dict[str, str] | None = None) -> Entry: ...
+        def commit(
+            self, draft: Profile, event: str, *, changed: list[str], keys: dict[str, str], detail: dict[str, Any]
+        ) -> tuple[Profile, Entry]: ...
+
+        def record(self, event: str, env: str, version: int, *, profile: str = "", detail: dict[str, Any] | None = None,
+                   changed: list[str] | None = None, keys: dict[str, str] | None = None) -> Entry: ...
 
 
-class Store(Protocol):
-    """What envman needs from a backend."""
+    class Store(Protocol):
+        """What envman needs from a backend."""
 
-    manifest: Manifest
+        manifest: Manifest
 
-    def current(self, env: str) -> Profile: ...
+        def current(self, env: str) -> Profile: ...
 
-    def version(self, env: str, number: int) -> Profile: ...
+        def version(self, env: str, number: int) -> Profile: ...
 
-    def head(self) -> Head: ...
+        def head(self) -> Head: ...
 
-    def entries(self) -> Iterator[Entry]: ...
+        def entries(self) -> Iterator[Entry]: ...
 
-    def entries_newest_first(self) -> Iterator[Entry]: ...
+        def entries_newest_first(self) -> Iterator[Entry]: ...
 
-    def transaction(self) -> AbstractContextManager[Transaction]: ...
+        def transaction(self) -> AbstractContextManager[Transaction]: ...
 
-    def verify_integrity(self) -> tuple[int, ChainProblem | None, list[Finding]]: ...
+        def verify_integrity(self) -> tuple[int, ChainProblem | None, list[Finding]]: ...
 
-    def repair(self) -> list[str]: ...
+        def repair(self) -> list[str]: ...
 
-    def describe(self) -> dict[str, Any]: ...
+        def describe(self) -> dict[str, Any]: ...
 
 
 def open_store(manifest: Manifest) -> Store:

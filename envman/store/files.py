@@ -17,11 +17,9 @@ take the lock and never read the history.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -167,6 +165,8 @@ class FileStore:
         return profile
 
     def _read_head_file(self) -> Head | None:
+        import json
+
         try:
             data = json.loads(self.head_path.read_bytes())
             return Head(
@@ -261,7 +261,9 @@ class FileStore:
             yield FileTransaction(self, self._recover())
 
     def _write_head(self, head: Head) -> None:
-        atomic_write(self.head_path, (json.dumps(asdict(head), sort_keys=True) + "\n").encode())
+        import json
+
+        atomic_write(self.head_path, (json.dumps(head._asdict(), sort_keys=True) + "\n").encode())
 
     def _recover(self) -> Head:
         """Bring head and profiles up to the ledger (call with the lock held)."""
@@ -606,7 +608,7 @@ class FileTransaction:
         from envman.ledger import encode
 
         line, digest = encode(entry)
-        entry = replace(entry, hash=digest)
+        entry = entry._replace(hash=digest)
         start = append_durable(self.store.ledger_path, line)
         if start != self.head.size:
             raise TamperError("the ledger changed while envman held the lock", "another program writes to environments/ without the lock; " + _REPAIR)
@@ -621,13 +623,13 @@ class FileTransaction:
 
         env = draft.env
         number = self.head.versions.get(env, 0) + 1
-        profile = replace(draft, version=number, ledger_seq=self.head.seq + 1, ledger_hash="")
+        profile = draft._replace(version=number, ledger_seq=self.head.seq + 1, ledger_hash="")
         entry = Entry(
             seq=self.head.seq + 1, time=now_utc(), actor=self.actor, event=event, env=env, version=number,
             changed=tuple(changed), keys=keys, profile=profile.content_hash(), detail=detail, prev=self.head.hash,
         )
         _, digest = encode(entry)
-        profile = replace(profile, ledger_hash=digest)
+        profile = profile._replace(ledger_hash=digest)
         data = profile.to_toml()
         vpath = self.store.version_path(env, number)
         try:

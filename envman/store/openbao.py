@@ -62,7 +62,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -470,7 +470,7 @@ class OpenBaoStore:
     def _publish(self, head: Head, kv_version: int) -> tuple[Head, int]:
         """Store ``head`` with check-and-set, merging with a head another writer published first."""
         for _ in range(_RETRIES):
-            if self._write(self.head_path, asdict(head), cas=kv_version):
+            if self._write(self.head_path, head._asdict(), cas=kv_version):
                 return head, kv_version + 1
             found = self._read_head()
             theirs, kv_version = found if found is not None else (Head(), 0)
@@ -905,14 +905,14 @@ class OpenBaoTransaction:
             if self.head.versions.get(env, 0) != base:
                 raise ConflictError(f"{env} was changed by someone else while you were working", "re-run the command")
             number, seq = base + 1, self.head.seq + 1
-            profile = replace(draft, version=number, ledger_seq=seq, ledger_hash="")
+            profile = draft._replace(version=number, ledger_seq=seq, ledger_hash="")
             entry = Entry(
                 seq=seq, time=now_utc(), actor=self.actor, event=event, env=env, version=number, changed=tuple(changed),
                 keys=keys, profile=profile.content_hash(), detail=detail, prev=self.head.hash,
             )
             line, digest = encode(entry)
-            profile = replace(profile, ledger_hash=digest)
-            return _Record(line[:-1], replace(entry, hash=digest), profile_doc(profile)), profile
+            profile = profile._replace(ledger_hash=digest)
+            return _Record(line[:-1], entry._replace(hash=digest), profile_doc(profile)), profile
 
         record, profile = self._commit_entry(build, env, guard=True)
         assert profile is not None and record.doc is not None
@@ -934,7 +934,7 @@ class OpenBaoTransaction:
                 changed=tuple(changed or ()), keys=keys or {}, profile=profile, detail=detail or {}, prev=self.head.hash,
             )
             line, digest = encode(entry)
-            return _Record(line[:-1], replace(entry, hash=digest), None), None
+            return _Record(line[:-1], entry._replace(hash=digest), None), None
 
         record, _ = self._commit_entry(build, env, guard=False)
         self._finish(record, lambda: None)

@@ -6,10 +6,11 @@ about start-up cost, not about which way a dependency may point.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import source_imports
 
 PACKAGE = Path(__file__).resolve().parents[2] / "envman"
 
@@ -20,7 +21,7 @@ LAYERS: dict[str, int] = {
     "envman.ledger": 1, "envman.keys": 1, "envman.manifest": 1,
     "envman.store": 2, "envman.exporters": 2, "envman.probe": 2, "envman.scan": 2, "envman.diff": 2,
     "envman.ops": 3, "envman.checks": 3, "envman.export": 3, "envman.known": 3, "envman.settings": 3,
-    "envman.verify": 3, "envman.lifecycle": 3, "envman.backend": 3, "envman.redact": 3,
+    "envman.verify": 3, "envman.lifecycle": 3, "envman.credentials": 3, "envman.backend": 3, "envman.redact": 3,
     "envman.cli": 4, "envman.__main__": 4,
 }
 HEAVY_OUTSIDE_FUNCTIONS = {"dynaconf", "keyring", "hvac", "httpx", "rich", "yaml", "tomlkit", "cryptography", "dotenv", "tomli_w"}
@@ -42,18 +43,6 @@ def _layer(module: str) -> int | None:
     return None if best is None else best[1]
 
 
-def _imports(tree: ast.AST) -> list[tuple[str, bool]]:
-    """(imported module, at module top level?) for every import statement."""
-    found: list[tuple[str, bool]] = []
-    top = {id(n) for n in getattr(tree, "body", [])}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [(a.name, id(node) in top) for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append((node.module, id(node) in top))
-    return found
-
-
 MODULES = sorted(p for p in PACKAGE.rglob("*.py"))
 
 
@@ -65,8 +54,7 @@ def test_no_import_against_the_direction(path: Path) -> None:
         return  # the public facade re-exports load() and redact_filter() lazily
     own = _layer(name)
     assert own is not None, f"{name} has no layer in tests/architecture/test_layers.py"
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    bad = [m for m, _ in _imports(tree) if m.startswith("envman.") and (layer := _layer(m)) is not None and layer > own]
+    bad = [m for m, _ in source_imports(path) if m.startswith("envman.") and (layer := _layer(m)) is not None and layer > own]
     assert not bad, f"{name} (layer {own}) imports higher layers: {bad}"
 
 
@@ -74,7 +62,7 @@ def test_no_import_against_the_direction(path: Path) -> None:
 def test_click_only_in_cli_and_heavy_imports_only_in_functions(path: Path) -> None:
     """click is imported only by envman.cli; heavy libraries never at module top level."""
     name = _module_name(path)
-    imports = _imports(ast.parse(path.read_text(encoding="utf-8")))
+    imports = source_imports(path)
     if not name.startswith("envman.cli"):
         assert not [m for m, _ in imports if m.split(".")[0] == "click"], f"{name} imports click"
     heavy = [m for m, top in imports if top and m.split(".")[0] in HEAVY_OUTSIDE_FUNCTIONS]

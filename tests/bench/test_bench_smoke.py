@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -162,3 +163,30 @@ def test_report_renders_markdown_from_results(tmp_path: Path) -> None:
             "rows": [r.as_dict() for r in rows]}
     page = report.render(data)
     assert "| P6 |" in page and "6.00" in page and "make bench" in page
+
+
+def _bench(tmp_path: Path) -> object:
+    return run.Bench(run.SMOKE, run.Tools(), tmp_path, log=lambda _message: None)
+
+
+def test_p9_times_envman_and_bao_against_a_dev_server(tmp_path: Path) -> None:
+    """P9 starts `bao server -dev`, moves a project there with envman, checks both sides print the value, times them."""
+    if os.environ.get("ENVMAN_SKIP_OPENBAO") == "1":
+        pytest.skip("ENVMAN_SKIP_OPENBAO=1: OpenBao tests skipped on request")
+    row = run.p9_row(_bench(tmp_path), runs=1, warmup=0)
+    assert row.error == "" and row.status == "info", row.error or row.note
+    assert row.envman is not None and row.yardstick is not None and row.envman.n == row.yardstick.n == 1
+
+
+def test_p9_server_that_never_starts_is_the_rows_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `bao` that exits at once makes P9 an ERROR row with the reason, not a crash of the run."""
+    monkeypatch.setenv("ENVMAN_BAO", "/bin/false")
+    row = run.p9_row(_bench(tmp_path), runs=1, warmup=0)
+    assert row.status == "ERROR" and "did not become healthy" in row.error
+
+
+def test_p9_without_bao_is_not_applicable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the `bao` binary P9 is `n/a` with the reason."""
+    monkeypatch.setenv("ENVMAN_BAO", str(tmp_path / "no-such-bao"))
+    row = run.p9_row(_bench(tmp_path), runs=1, warmup=0)
+    assert row.status == "n/a" and "bao binary missing" in row.note

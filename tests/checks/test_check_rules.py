@@ -8,7 +8,6 @@ production with distinct keys) and either change it through envman or hand
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,7 +57,7 @@ def would_be(pd: Any, env: str, *, values: dict[str, str] | None = None, drop: t
     p = pd.open().store.current(env)
     vals = {k: v for k, v in {**p.values, **(values or {})}.items() if k not in drop}
     secs = {k: v for k, v in {**p.secrets, **(secrets or {})}.items() if k not in drop}
-    return replace(p, values=vals, secrets=secs, meta={**p.meta, **(meta or {})})
+    return p._replace(values=vals, secrets=secs, meta={**p.meta, **(meta or {})})
 
 
 def edit(pd: Any, fn: Any) -> None:
@@ -437,7 +436,7 @@ def test_e007_good_values_pass(seeded: Any, var: str, value: str) -> None:
 def test_e007_encrypted_value_of_a_non_secret_type(seeded: Any) -> None:
     """A value stored encrypted though the schema says model is reported as a mismatch."""
     prod = seeded.open().store.current("production")
-    plan = replace(would_be(seeded, "production", drop=(MODEL,)), secrets={**prod.secrets, MODEL: prod.secrets[KEY]})
+    plan = would_be(seeded, "production", drop=(MODEL,))._replace(secrets={**prod.secrets, MODEL: prod.secrets[KEY]})
     found = check(seeded, ["production"], rule="E007", profiles={"production": plan})
     assert [(f.var, f.severity) for f in found] == [(MODEL, "warning")]
 
@@ -480,8 +479,8 @@ def test_e008_per_environment_metadata_counts(seeded: Any) -> None:
 
 def _rotated(pd: Any, env: str, when: datetime, days: int = 30) -> Profile:
     p = pd.open().store.current(env)
-    meta = replace(p.meta.get(KEY, VarMeta()), rotated_at=when.strftime("%Y-%m-%dT%H:%M:%SZ"), rotation_days=days)
-    return replace(p, meta={**p.meta, KEY: meta})
+    meta = p.meta.get(KEY, VarMeta())._replace(rotated_at=when.strftime("%Y-%m-%dT%H:%M:%SZ"), rotation_days=days)
+    return p._replace(meta={**p.meta, KEY: meta})
 
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -555,7 +554,7 @@ def test_e010_untouched_store_passes(seeded: Any) -> None:
 def test_e011_secret_type_in_plaintext(seeded: Any) -> None:
     """A secret-typed variable found under [values] (a hand edit) is an error."""
     stored = would_be(seeded, "staging", drop=(KEY,))
-    plan = replace(stored, values={**stored.values, KEY: "sk-stag-bbbbbbbbbbbbbbbb2222"})
+    plan = stored._replace(values={**stored.values, KEY: "sk-stag-bbbbbbbbbbbbbbbb2222"})
     found = check(seeded, ["staging"], rule="E011", profiles={"staging": plan})
     assert [(f.var, f.severity) for f in found] == [(KEY, "error")]
     assert "plaintext" in found[0].message and "rotate" in found[0].fix
@@ -587,12 +586,17 @@ def test_e011_keys_file_readable_by_others(seeded: Any) -> None:
     assert check(seeded, rule="E011") == []
 
 
+def _e011_with_file(pd: Any, name: str, text: str, mode: int) -> list[Finding]:
+    """Write ``name`` in the project root with ``text`` and ``mode``; the E011 findings that follow."""
+    path = pd.root / name
+    path.write_text(text)
+    path.chmod(mode)
+    return check(pd, rule="E011")
+
+
 def test_e011_keys_file_inside_the_project_must_be_gitignored(project: Any) -> None:
     """.envman-keys in the project root is fine when .gitignore lists it, an error otherwise."""
-    path = project.root / ".envman-keys"
-    path.write_text("ENVMAN_PRIVATE_KEY_TEST=x\n")
-    path.chmod(0o600)
-    found = check(project, rule="E011")
+    found = _e011_with_file(project, ".envman-keys", "ENVMAN_PRIVATE_KEY_TEST=x\n", 0o600)
     assert [f.file for f in found] == [".envman-keys"] and ".gitignore" in found[0].message
     (project.root / ".gitignore").write_text(".envman-keys\n")
     assert check(project, rule="E011") == []
@@ -600,17 +604,11 @@ def test_e011_keys_file_inside_the_project_must_be_gitignored(project: Any) -> N
 
 def test_e011_dotenv_with_secrets_readable_by_others(seeded: Any) -> None:
     """A .env.production with a key, mode 0644, is an error; 0600 or a .env.example template pass."""
-    path = seeded.root / ".env.production"
-    path.write_text("ALLTKN_API_KEY=sk-prod-cccccccccccccccc3333\n")
-    path.chmod(0o644)
-    found = check(seeded, rule="E011")
+    found = _e011_with_file(seeded, ".env.production", "ALLTKN_API_KEY=sk-prod-cccccccccccccccc3333\n", 0o644)
     assert [(f.file, f.severity) for f in found] == [(".env.production", "error")]
-    path.chmod(0o600)
+    (seeded.root / ".env.production").chmod(0o600)
     assert check(seeded, rule="E011") == []
-    example = seeded.root / ".env.example"
-    example.write_text("ALLTKN_API_KEY=sk-your-key-here-0000000000\n")
-    example.chmod(0o644)
-    assert check(seeded, rule="E011") == []
+    assert _e011_with_file(seeded, ".env.example", "ALLTKN_API_KEY=sk-your-key-here-0000000000\n", 0o644) == []
 
 
 def test_e011_encrypted_secrets_pass(seeded: Any) -> None:
@@ -681,7 +679,7 @@ def test_would_be_profile_replaces_stored_state(seeded: Any) -> None:
 def test_has_errors() -> None:
     """has_errors is true only for error-level findings."""
     warn = Finding("E009", "warning", "test", "X", "m", "f")
-    assert not has_errors([warn]) and has_errors([warn, replace(warn, severity="error")])
+    assert not has_errors([warn]) and has_errors([warn, warn._replace(severity="error")])
 
 
 def test_checks_never_decrypt(seeded: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.docs import consoledoc
+from tests.helpers import init_project_at
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "library.md"
@@ -29,14 +30,9 @@ DOTENV = (
 @pytest.fixture
 def shop_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project whose production holds the quickstart's values; cwd is its root, its keys in ENVMAN_KEYS_FILE."""
-    from envman.ops import Project, import_dotenv, init_project
+    from envman.ops import Project, import_dotenv
 
-    root = tmp_path / "shop-api"
-    root.mkdir()
-    keys = tmp_path / "keys.env"
-    init_project(root, project_id="shop-api", keys_file=keys)
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("ENVMAN_KEYS_FILE", str(keys))
+    root = init_project_at(tmp_path / "shop-api", tmp_path / "keys.env", monkeypatch, project_id="shop-api").root
     source = tmp_path / ".env.production"
     source.write_text(DOTENV)
     import_dotenv(Project.open(root), source, "production")

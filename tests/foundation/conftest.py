@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE_ENV, ProjectDir
+from tests.helpers import ProjectDir, seed_example
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +29,7 @@ def _cached_bytecode(monkeypatch: pytest.MonkeyPatch, _pycache: Path) -> None:
 @pytest.fixture(scope="session")
 def _seeded_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The global ``seeded`` project, built once per session (same ids, actor and content)."""
-    from envman.ops import Project, import_dotenv, init_project
+    from envman.ops import init_project
 
     base = tmp_path_factory.mktemp("seeded-template")
     root, keys = base / "app", base / "keys.env"
@@ -40,11 +40,7 @@ def _seeded_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
                 mp.delenv(name)
         mp.setenv("ENVMAN_ACTOR", "tester")
         init_project(root, project_id="demo-app", keys_file=keys)
-        for env, text in EXAMPLE_ENV.items():
-            path = root / f".env.{env}"
-            path.write_text(text)
-            import_dotenv(Project.open(root), path, env)
-            path.unlink()
+        seed_example(root)
     return root, keys
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from foundation_helpers import assert_refused
+
+from tests.helpers import assert_refused
 
 BIG = "x" * (10 * 1024 * 1024)
 

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from foundation_helpers import assert_refused, mode, write_env
+from foundation_helpers import mode, write_env
+
+from tests.helpers import assert_refused
 
 PROD_KEY = "sk-prod-cccccccccccccccc3333"
 NEW_KEY = "sk-prod-dddddddddddddddd4444"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
@@ -10,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.helpers import source_imports
 
 ENVMAN = Path(__file__).resolve().parents[2] / "envman"
 FOUNDATION = ["errors", "schema", "names", "crypto", "keys", "manifest", "profile", "ledger", "fsutil", "ops",
@@ -66,23 +67,10 @@ def test_get_reveal_with_key_in_environment_skips_the_keychain(seeded: Any) -> N
     assert not loaded & HEAVY and "cryptography" in loaded
 
 
-def _imports(path: Path) -> list[tuple[str, bool]]:
-    """(module, at top level?) for every import in a source file."""
-    tree = ast.parse(path.read_text())
-    top = {id(node) for node in tree.body}
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [(alias.name, id(node) in top) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append((node.module, id(node) in top))
-    return found
-
-
 @pytest.mark.parametrize("module", FOUNDATION)
 def test_foundation_modules_keep_their_layer(module: str) -> None:
     """No foundation module imports click or the CLI; heavy libraries are imported inside functions only."""
-    for name, top_level in _imports(ENVMAN / f"{module}.py"):
+    for name, top_level in source_imports(ENVMAN / f"{module}.py"):
         root = name.partition(".")[0]
         assert root != "click" and not name.startswith("envman.cli"), (module, name)
         if root in HEAVY | {"cryptography"}:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from foundation_helpers import assert_refused
 
 import envman.store.files as files
 from envman.ops import Project, set_var
+from tests.helpers import assert_refused
 
 STAG_KEY = "sk-stag-bbbbbbbbbbbbbbbb2222"
 PROD_KEY = "sk-prod-cccccccccccccccc3333"

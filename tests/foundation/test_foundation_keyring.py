@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from foundation_helpers import HERE, assert_refused, write_env
+from foundation_helpers import HERE, write_env
 
 from envman.keys import KEYRING_SERVICE, _usable_keyring, keyring_user
+from tests.helpers import assert_refused
 
 PROD_KEY = "sk-prod-cccccccccccccccc3333"
 DOTENV = f"ALLTKN_API_KEY={PROD_KEY}\nAI_LOG_LEVEL=info\n"

@@ -6,11 +6,10 @@ import io
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from foundation_helpers import mode, umask
+from foundation_helpers import mode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +17,7 @@ from envman.crypto import sha256_hex
 from envman.errors import StoreError, TamperError
 from envman.fsutil import append_durable, atomic_write, exclusive_lock, write_private
 from envman.ledger import GENESIS, Entry, check_chain, decode, encode, iter_lines_reversed
+from tests.helpers import umask
 
 
 def _chain(n: int) -> list[bytes]:
@@ -39,9 +39,9 @@ def test_encode_decode_round_trip() -> None:
     assert line.endswith(b"\n") and line.startswith(b'{"prev":"' + GENESIS.encode() + b'"')
     assert line.isascii() and digest == sha256_hex(line[:-1])
     back = decode(line[:-1])
-    assert back == replace(entry, hash=digest)
-    assert back.marks_good and not replace(back, detail={"ok": False}).marks_good
-    assert replace(back, event="mark-good", detail={}).marks_good
+    assert back == entry._replace(hash=digest)
+    assert back.marks_good and not back._replace(detail={"ok": False}).marks_good
+    assert back._replace(event="mark-good", detail={}).marks_good
 
 
 @pytest.mark.parametrize(

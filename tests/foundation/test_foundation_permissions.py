@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from foundation_helpers import mode, umask
+from foundation_helpers import mode
 
 from envman.fsutil import write_private
 from envman.keys import read_keys_file
+from tests.helpers import umask
 
 
 @pytest.mark.parametrize("mask", [0o022, 0o000])

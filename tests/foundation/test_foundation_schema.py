@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 from hypothesis import assume, given, settings
@@ -30,6 +31,15 @@ CANARY = "sk-canary-5c1f0e2d9b8a7c6d5e4f"
 
 # -- names ------------------------------------------------------------------------
 
+def _accepted_iff_whole_match(check: Callable[[str], str], pattern: re.Pattern[str], name: str, refusal: str) -> None:
+    """``check`` returns ``name`` unchanged when the whole of it matches ``pattern``, else raises InvalidValue(``refusal``)."""
+    if pattern.fullmatch(name) is not None:
+        assert check(name) == name
+    else:
+        with pytest.raises(InvalidValue, match=refusal):
+            check(name)
+
+
 @settings(deadline=None)
 @given(st.from_regex(r"\A[a-z][a-z0-9-]{0,31}\Z"))
 def test_every_valid_env_name_is_accepted(name: str) -> None:
@@ -46,12 +56,7 @@ ODD_VAR_NAMES = ["A\n", "a", "lower_case", "1ABC", "../../etc", "", "АLLTKN_API
 @given(st.one_of(st.text(max_size=40), st.sampled_from(ODD_ENV_NAMES)))
 def test_env_name_accepted_exactly_when_it_matches_the_whole_pattern(name: str) -> None:
     """Arbitrary text is accepted iff the whole string matches; a trailing newline never passes."""
-    ok = ENV_RE.fullmatch(name) is not None
-    if ok:
-        assert check_env_name(name) == name
-    else:
-        with pytest.raises(InvalidValue, match="invalid environment name"):
-            check_env_name(name)
+    _accepted_iff_whole_match(check_env_name, ENV_RE, name, "invalid environment name")
 
 
 @settings(deadline=None)
@@ -65,12 +70,7 @@ def test_every_valid_var_name_is_accepted(name: str) -> None:
 @given(st.one_of(st.text(max_size=30), st.sampled_from(ODD_VAR_NAMES)))
 def test_var_name_accepted_exactly_when_it_matches_the_whole_pattern(name: str) -> None:
     """`A\\n`, lower case, a leading digit, '../', Cyrillic or full-width look-alikes are refused."""
-    ok = VAR_RE.fullmatch(name) is not None
-    if ok:
-        assert check_var_name(name) == name
-    else:
-        with pytest.raises(InvalidValue, match="invalid variable name"):
-            check_var_name(name)
+    _accepted_iff_whole_match(check_var_name, VAR_RE, name, "invalid variable name")
 
 
 @pytest.mark.parametrize(

@@ -8,16 +8,15 @@ import stat
 
 from dotenv import dotenv_values
 
+from tests.helpers import umask
+
 CANARY = "sk-prod-cccccccccccccccc3333"
 
 
 def test_dotenv_file_is_0600_atomic_and_recorded(seeded, envman) -> None:  # type: ignore[no-untyped-def]
     """A file with plaintext secrets is written 0600 (under umask 022) and the export is in the ledger, masked."""
-    old = os.umask(0o022)
-    try:
+    with umask(0o022):
         r = envman("export", "production", "--format", "dotenv", "-o", "prod.env", cwd=seeded.root)
-    finally:
-        os.umask(old)
     assert r.exit_code == 0, r.stderr
     path = seeded.root / "prod.env"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -28,7 +28,7 @@ def _revealed(envman, root, ref: str) -> dict[str, str]:  # type: ignore[no-unty
 def test_team_flow(project, envman) -> None:  # type: ignore[no-untyped-def]
     """import → shared key flagged → fix it → change staging → mark good → promote (plan, secrets untouched, ledger)
     → break production → rollback restores the good set byte for byte → rollback without good fails cleanly → rotate/undo."""
-    from tests.conftest import EXAMPLE_ENV
+    from tests.helpers import EXAMPLE_ENV
 
     root = project.root
 

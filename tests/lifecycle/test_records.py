@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from envman.credentials import due_date, parse_time
 from envman.errors import InvalidValue, NotFound, UsageError
-from envman.lifecycle import due_date, handoff, mark_good, owner_show, parse_time, rotate, set_owner, undo_rotation
+from envman.lifecycle import handoff, mark_good, owner_show, rotate, set_owner, undo_rotation
 from envman.ops import set_var
 
 NEW_KEY = "sk-prod-ffffffffffffffff6666"
@@ -155,7 +156,7 @@ def test_overdue_rotation(project_api) -> None:  # type: ignore[no-untyped-def]
     """A rotation older than its period shows as overdue with its due date."""
     p = project_api
     later = datetime.now(UTC) + timedelta(days=91)
-    from envman.lifecycle import credential
+    from envman.credentials import credential
 
     c = credential(p, p.store.current("production"), "ALLTKN_API_KEY", now=later)
     assert c.overdue and c.age_days is not None and c.age_days >= 90

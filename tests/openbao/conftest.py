@@ -25,16 +25,9 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import seed_example
 from tests.openbao.proxy import RecordingProxy
 
-EXAMPLE = {
-    "test": "ALLTKN_API_KEY=sk-test-aaaaaaaaaaaaaaaa1111\nALLTKN_BASE_URL=https://api.alltkn.com/api/v1\n"
-    "ALLTKN_DEFAULT_MODEL=deepseek-chat\nAI_REQUEST_TIMEOUT_MS=60000\nAI_LOG_LEVEL=debug\n",
-    "staging": "ALLTKN_API_KEY=sk-stag-bbbbbbbbbbbbbbbb2222\nALLTKN_BASE_URL=https://api.alltkn.com/api/v1\n"
-    "ALLTKN_DEFAULT_MODEL=deepseek-chat\nAI_REQUEST_TIMEOUT_MS=60000\nAI_LOG_LEVEL=info\n",
-    "production": "ALLTKN_API_KEY=sk-prod-cccccccccccccccc3333\nALLTKN_BASE_URL=https://api.alltkn.com/api/v1\n"
-    "ALLTKN_DEFAULT_MODEL=deepseek-chat\nAI_REQUEST_TIMEOUT_MS=60000\nAI_LOG_LEVEL=info\n",
-}
 SECRETS = ("sk-test-aaaaaaaaaaaaaaaa1111", "sk-stag-bbbbbbbbbbbbbbbb2222", "sk-prod-cccccccccccccccc3333")
 
 
@@ -176,7 +169,7 @@ def unique_prefix() -> str:
 class BaoProject:
     """A project whose envman.toml uses the test server under its own prefix."""
 
-    dir: Any  # tests.conftest.ProjectDir
+    dir: Any  # tests.helpers.ProjectDir
     server: BaoServer
     prefix: str
 
@@ -199,13 +192,7 @@ def bao_project(project: Any, bao_env: BaoServer) -> BaoProject:
 @pytest.fixture
 def bao_seeded(bao_project: BaoProject) -> BaoProject:
     """The OpenBao project with the LLM example imported into all three environments."""
-    from envman.ops import Project, import_dotenv
-
-    for env, text in EXAMPLE.items():
-        path = bao_project.root / f".env.{env}"
-        path.write_text(text)
-        import_dotenv(Project.open(bao_project.root), path, env)
-        path.unlink()
+    seed_example(bao_project.root)
     return bao_project
 
 

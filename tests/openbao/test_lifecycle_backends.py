@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.openbao.conftest import EXAMPLE
+from tests.helpers import EXAMPLE_ENV
 
 
 def _values(cli, ref: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -19,7 +19,7 @@ def test_set_diff_promote_rollback_history_verify(backend_project, cli) -> None:
     """set → diff → promote → rollback → history → ledger verify give the same results on both backends."""
     for env in ("test", "staging"):
         path = backend_project.root / f".env.{env}"
-        path.write_text(EXAMPLE[env])
+        path.write_text(EXAMPLE_ENV[env])
         assert cli("import", str(path), "--env", env).exit_code == 0
         path.unlink()
     assert cli("set", "test", "ALLTKN_DEFAULT_MODEL", "deepseek-reasoner").exit_code == 0
@@ -51,7 +51,7 @@ def test_set_diff_promote_rollback_history_verify(backend_project, cli) -> None:
 def test_mark_good_and_rollback_to_last_known_good(backend_project, cli) -> None:  # type: ignore[no-untyped-def]
     """mark-good is recorded in the ledger head, and `rollback` without --to restores that version on both backends."""
     path = backend_project.root / ".env.test"
-    path.write_text(EXAMPLE["test"])
+    path.write_text(EXAMPLE_ENV["test"])
     assert cli("import", str(path), "--env", "test").exit_code == 0
     assert cli("mark-good", "test").exit_code == 0
     assert cli("set", "test", "AI_LOG_LEVEL", "error").exit_code == 0

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -93,9 +92,9 @@ def test_same_environment_concurrent_writers_conflict_nothing_lost(bao_seeded) -
     a, b = bao_seeded.dir.open(), bao_seeded.dir.open()
     with a.store.transaction() as ta, b.store.transaction() as tb:
         ca, cb = ta.current("test"), tb.current("test")
-        ta.commit(replace(ca, values={**ca.values, "AI_LOG_LEVEL": "warning"}), "set", changed=["AI_LOG_LEVEL"], keys={}, detail={})
+        ta.commit(ca._replace(values={**ca.values, "AI_LOG_LEVEL": "warning"}), "set", changed=["AI_LOG_LEVEL"], keys={}, detail={})
         with pytest.raises(ConflictError) as err:
-            tb.commit(replace(cb, values={**cb.values, "AI_LOG_LEVEL": "error"}), "set", changed=["AI_LOG_LEVEL"], keys={}, detail={})
+            tb.commit(cb._replace(values={**cb.values, "AI_LOG_LEVEL": "error"}), "set", changed=["AI_LOG_LEVEL"], keys={}, detail={})
     assert "was changed by someone else while you were working" in err.value.message and err.value.hint == "re-run the command"
     store = bao_seeded.dir.open().store
     now = store.current("test")
@@ -109,8 +108,8 @@ def test_writers_of_different_environments_do_not_conflict(bao_seeded) -> None: 
     a, b = bao_seeded.dir.open(), bao_seeded.dir.open()
     with a.store.transaction() as ta, b.store.transaction() as tb:
         ca, cb = ta.current("test"), tb.current("staging")
-        _, ea = ta.commit(replace(ca, values={**ca.values, "AI_LOG_LEVEL": "warning"}), "set", changed=["AI_LOG_LEVEL"], keys={}, detail={})
-        _, eb = tb.commit(replace(cb, values={**cb.values, "AI_LOG_LEVEL": "error"}), "set", changed=["AI_LOG_LEVEL"], keys={}, detail={})
+        _, ea = ta.commit(ca._replace(values={**ca.values, "AI_LOG_LEVEL": "warning"}), "set", changed=["AI_LOG_LEVEL"], keys={}, detail={})
+        _, eb = tb.commit(cb._replace(values={**cb.values, "AI_LOG_LEVEL": "error"}), "set", changed=["AI_LOG_LEVEL"], keys={}, detail={})
     assert (ea.seq, eb.seq) == (4, 5) and eb.prev == ea.hash
     store = bao_seeded.dir.open().store
     assert store.head().seq == 5 and store.head().versions == {"test": 2, "staging": 2, "production": 1}

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from reliability_helpers import make_project
 
-from tests.conftest import ProjectDir
+from tests.helpers import ProjectDir
 
 SHM = Path("/dev/shm")
 

@@ -6,31 +6,22 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.conftest import EXAMPLE_ENV, ProjectDir
+from tests.helpers import ProjectDir, init_project_at, seed_example
+
+if TYPE_CHECKING:
+    from envman.ops import Project
 
 HERE = Path(__file__).resolve().parent
 WORKERS = HERE / "workers.py"
 PYTHON = sys.executable
 # a writer that has not finished by then is stuck (deadlock), not slow: the slowest run seen is far below
 DEADLOCK_TIMEOUT = 300
-
-
-def assert_refused(result: Any, *words: str) -> str:
-    """Exit 2, exactly one ``envman: error:`` line on stderr, no traceback, naming each of ``words``."""
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    assert "Traceback" not in result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("envman: error: "), lines[0]
-    assert "internal error" not in lines[0], lines[0]
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-    return lines[0]
 
 
 def worker_env(**extra: str) -> dict[str, str]:
@@ -100,20 +91,10 @@ def check(cli: Any) -> tuple[int, dict[str, Any]]:
 
 def make_project(base: Path, monkeypatch: pytest.MonkeyPatch, *, seeded: bool = True, project_id: str = "demo-app") -> ProjectDir:
     """init (and import the LLM example into every environment) in ``base``; cwd and ENVMAN_KEYS_FILE point at it."""
-    from envman.ops import Project, import_dotenv, init_project
-
-    root, keys = base / "app", base / "keys.env"
-    root.mkdir(parents=True)
-    init_project(root, project_id=project_id, keys_file=keys)
-    monkeypatch.chdir(root)
-    monkeypatch.setenv("ENVMAN_KEYS_FILE", str(keys))
+    project = init_project_at(base / "app", base / "keys.env", monkeypatch, project_id=project_id)
     if seeded:
-        for env, text in EXAMPLE_ENV.items():
-            path = root / f".env.{env}"
-            path.write_text(text)
-            import_dotenv(Project.open(root), path, env)
-            path.unlink()
-    return ProjectDir(root, keys)
+        seed_example(project.root)
+    return project
 
 
 def make_live(project: ProjectDir) -> None:
@@ -153,3 +134,31 @@ def check_serialised_sets(p: Any, env: str, base: int, results: list[list[dict[s
         mine = [v for v, (ww, _) in sorted(reported.items()) if ww == w]
         assert [reported[v][1] for v in mine] == list(range(len(runs)))
     return reported
+
+
+@dataclass
+class SetRace:
+    """What race_sets saw: the project reopened after the race, the environment's version and the ledger's entry
+    count before it, each writer's results, and which (writer, n-th set) wrote each new version."""
+
+    project: Project
+    base: int
+    entries: int
+    results: list[list[dict[str, Any]]]
+    reported: dict[int, tuple[int, int]]
+
+
+def race_sets(project: ProjectDir, cli: Any, env: str, prefix: str, writers: int, sets: int) -> SetRace:
+    """``writers`` processes × ``sets`` `set` on ``env`` at once (variables ``{prefix}{writer}``): every set lands
+    as its own version, serialised (check_serialised_sets), and `ledger verify` finds the chain intact with exactly
+    one new entry per set."""
+    p = project.open()
+    base = p.store.current(env).version
+    entries = len(list(p.store.entries()))
+    results = run_writers(project.root, set_jobs(env, prefix, writers, sets))
+    p = project.open()
+    reported = check_serialised_sets(p, env, base, results, prefix)
+    code, report = verify(cli)
+    assert (code, report["findings"], report["chain"]) == (0, [], None)
+    assert report["entries"] == entries + writers * sets
+    return SetRace(p, base, entries, results, reported)

@@ -16,7 +16,7 @@ import uuid
 from typing import Any
 
 import pytest
-from reliability_helpers import DEADLOCK_TIMEOUT, check_serialised_sets, make_live, run_writers, set_jobs, verify
+from reliability_helpers import DEADLOCK_TIMEOUT, check_serialised_sets, make_live, race_sets, run_writers, set_jobs, verify
 
 WRITERS, SETS = 8, 100
 
@@ -24,19 +24,12 @@ WRITERS, SETS = 8, 100
 def test_eight_processes_times_hundred_sets_on_one_environment(fast_project, cli, figures) -> None:  # type: ignore[no-untyped-def]
     """8 processes × 100 `set` on staging at once: 800 new versions, each its predecessor plus exactly one change,
     every writer's last value in the final profile, the schema holds each new variable once, the chain verifies."""
-    p = fast_project.open()
-    base = p.store.current("staging").version
-    entries = len(list(p.store.entries()))
-    results = run_writers(fast_project.root, set_jobs("staging", "RELY_W", WRITERS, SETS))
-    p = fast_project.open()
-    reported = check_serialised_sets(p, "staging", base, results, "RELY_W")
+    race = race_sets(fast_project, cli, "staging", "RELY_W", WRITERS, SETS)  # also: serialised, chain verifies
+    p, base, reported = race.project, race.base, race.reported
     final = p.store.current("staging")
     assert {k: v for k, v in final.values.items() if k.startswith("RELY_W")} == {f"RELY_W{w}": str(SETS - 1) for w in range(WRITERS)}
     assert sorted(n for n in p.manifest.variables if n.startswith("RELY_W")) == sorted(f"RELY_W{w}" for w in range(WRITERS))
-    code, report = verify(cli)
-    assert (code, report["findings"], report["chain"]) == (0, [], None)
-    assert report["entries"] == entries + WRITERS * SETS
-    events = [e for e in p.store.entries() if e.seq > entries]
+    events = [e for e in p.store.entries() if e.seq > race.entries]
     assert [(e.env, e.version, e.changed) for e in events] == [
         ("staging", v, (f"RELY_W{reported[v][0]}",)) for v in range(base + 1, base + WRITERS * SETS + 1)]
     figures.add("concurrency", files_writers=WRITERS, files_sets=WRITERS * SETS, files_versions_found=len(reported),
@@ -114,7 +107,6 @@ def _blocked_on_lock(pid: int) -> bool:
 def test_integrity_check_waits_for_a_writer_between_its_files(seeded, monkeypatch, figures) -> None:  # type: ignore[no-untyped-def]
     """`ledger verify` started while a writer holds the lock between its ledger entry and its profile waits for it
     (shared lock), then reports a clean project — instead of calling the half-written change tampering."""
-    from dataclasses import replace
 
     import envman.store.files as files
     from tests.conftest import ENVMAN_BIN
@@ -129,7 +121,7 @@ def test_integrity_check_waits_for_a_writer_between_its_files(seeded, monkeypatc
         with monkeypatch.context() as mp:  # the version file and ledger entry are written, the profile and head wait
             mp.setattr(files, "atomic_write", lambda path, data, **kw: real(path, data, **kw) if "versions" in path.parts
                        else deferred.append((path, data)))
-            txn.commit(replace(current, values={**current.values, "AI_LOG_LEVEL": "warn"}), "set", changed=["AI_LOG_LEVEL"],
+            txn.commit(current._replace(values={**current.values, "AI_LOG_LEVEL": "warn"}), "set", changed=["AI_LOG_LEVEL"],
                        keys={}, detail={})
         assert store._verify_integrity()[2], "the half-written state is what an unlocked reader would report"
         proc = subprocess.Popen([str(ENVMAN_BIN), "ledger", "verify", "--json"], cwd=seeded.root,

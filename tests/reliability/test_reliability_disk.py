@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_helpers import assert_refused, ledger_lines, make_project, verify
+from reliability_helpers import ledger_lines, make_project, verify
+
+from tests.helpers import ProjectDir, assert_refused
 
 PAGE = 4096
 WRITES_PER_SET = 8  # version file, ledger line, profile, head (+ a margin): every k below lands on one of them
@@ -40,6 +42,18 @@ def small_tmpfs(path: Path, size: str) -> Iterator[bool]:
     finally:
         if mounted:
             subprocess.run(["umount", "-l", str(path)], capture_output=True, check=False)
+
+
+@contextmanager
+def _project_on_small_tmpfs(disk: Path, size: str, monkeypatch: pytest.MonkeyPatch, figures: Any, ran: str,
+                            covered: str) -> Iterator[ProjectDir]:
+    """The seeded project on a tmpfs of ``size`` mounted at ``disk``. Where none can be mounted here, the figure
+    ``ran`` is recorded as False and the test is skipped (the simulated test covers ``covered``)."""
+    with small_tmpfs(disk, size) as mounted:
+        if not mounted:
+            figures.add("disk", **{ran: False})
+            pytest.skip(f"cannot mount a tmpfs here (needs root); the simulated test covers {covered}")
+        yield make_project(disk, monkeypatch)
 
 
 def _fill(folder: Path) -> Path:
@@ -92,6 +106,21 @@ def _snapshot(project: Any) -> dict[str, bytes]:
     return {k: v for k, v in project.snapshot().items() if not k.startswith("filler")}
 
 
+def _settle_disk_full_case(cli: Any, project: Any, result: Any, before: tuple[list[bytes], dict[str, bytes]],
+                           snapshot: dict[str, bytes], stats: dict[str, int]) -> None:
+    """Count one `set` run against a full disk: it succeeded, or was refused cleanly (see _after_failure); the
+    committed data is intact either way. Then, with space back, `repair` and a clean `ledger verify`."""
+    stats["cases"] += 1
+    if result.exit_code == 0:
+        stats["succeeded"] += 1
+    else:
+        _after_failure(result, snapshot, _snapshot(project), stats, "disk full")
+    _assert_intact(project.root, before)
+    assert cli("repair").exit_code == 0
+    code, report = verify(cli)
+    assert (code, report["findings"]) == (0, []), report
+
+
 def test_disk_full_at_every_write_of_a_change_simulated(seeded, cli, monkeypatch: pytest.MonkeyPatch, figures) -> None:  # type: ignore[no-untyped-def]
     """os.write fails with ENOSPC from the k-th write of `set` on (k = 1…8: version file, ledger, profile, head):
     exit 2 with one "disk full" line; before the ledger append nothing at all is left behind, after it the line says
@@ -112,15 +141,7 @@ def test_disk_full_at_every_write_of_a_change_simulated(seeded, cli, monkeypatch
         with monkeypatch.context() as mp:
             mp.setattr(os, "write", write)
             result = cli("set", "production", "AI_REQUEST_TIMEOUT_MS", str(1000 + k))
-        stats["cases"] += 1
-        if result.exit_code == 0:
-            stats["succeeded"] += 1
-        else:
-            _after_failure(result, snapshot, _snapshot(seeded), stats, "disk full")
-        _assert_intact(seeded.root, before)
-        assert cli("repair").exit_code == 0
-        code, report = verify(cli)
-        assert (code, report["findings"]) == (0, []), report
+        _settle_disk_full_case(cli, seeded, result, before, snapshot, stats)
     assert stats["refused_nothing_written"] and stats["refused_after_commit"]
     figures.add("disk", simulated_enospc_cases=stats["cases"], simulated_enospc_refused_clean=stats["refused_nothing_written"],
                 simulated_enospc_refused_after_commit=stats["refused_after_commit"], simulated_enospc_data_lost=0)
@@ -130,27 +151,15 @@ def test_disk_full_on_a_real_small_tmpfs(tmp_path: Path, monkeypatch: pytest.Mon
     """A project on a 1 MiB tmpfs filled to the last page, then 0, 1, 2… pages freed: each `set` either succeeds or
     exits 2 with one "disk full" line, leaving the committed data intact and nothing uncommitted behind."""
     disk = tmp_path / "disk"
-    with small_tmpfs(disk, "1m") as mounted:
-        if not mounted:
-            figures.add("disk", real_tmpfs=False)
-            pytest.skip("cannot mount a tmpfs here (needs root); the simulated test covers every write")
-        project = make_project(disk, monkeypatch)
+    with _project_on_small_tmpfs(disk, "1m", monkeypatch, figures, "real_tmpfs", "every write") as project:
         stats = {"cases": 0, "refused_nothing_written": 0, "refused_after_commit": 0, "succeeded": 0}
         for free_pages in range(0, 12):
             filler = _fill(disk)
             os.truncate(filler, max(0, filler.stat().st_size - free_pages * PAGE))
             before, snapshot = _committed(project.root), _snapshot(project)
             result = cli("set", "production", "AI_REQUEST_TIMEOUT_MS", str(2000 + free_pages))
-            stats["cases"] += 1
-            if result.exit_code == 0:
-                stats["succeeded"] += 1
-            else:
-                _after_failure(result, snapshot, _snapshot(project), stats, "disk full")
-            _assert_intact(project.root, before)
-            filler.unlink()
-            assert cli("repair").exit_code == 0
-            code, report = verify(cli)
-            assert (code, report["findings"]) == (0, []), report
+            filler.unlink()  # space back (outside the project: its files and the checks below are unaffected)
+            _settle_disk_full_case(cli, project, result, before, snapshot, stats)
         assert stats["succeeded"] and stats["refused_nothing_written"]
     figures.add("disk", real_tmpfs=True, real_enospc_cases=stats["cases"], real_enospc_refused=stats["cases"] - stats["succeeded"],
                 real_enospc_refused_after_commit=stats["refused_after_commit"], real_enospc_data_lost=0)
@@ -204,11 +213,7 @@ def test_read_only_folder_simulated(seeded, cli, monkeypatch: pytest.MonkeyPatch
 def test_read_only_folder_real_remount(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli, figures) -> None:  # type: ignore[no-untyped-def]
     """The project on a tmpfs remounted read-only (what stops root, unlike chmod): the same as the simulation."""
     disk = tmp_path / "ro"
-    with small_tmpfs(disk, "4m") as mounted:
-        if not mounted:
-            figures.add("disk", real_read_only=False)
-            pytest.skip("cannot mount a tmpfs here (needs root); the simulated test covers it")
-        project = make_project(disk, monkeypatch)
+    with _project_on_small_tmpfs(disk, "4m", monkeypatch, figures, "real_read_only", "it") as project:
         proc = subprocess.run(["mount", "-o", "remount,ro", str(disk)], capture_output=True, check=False)
         assert proc.returncode == 0, proc.stderr
         stats = {"readers_ok": 0, "writers_refused": 0}

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reliability_helpers import assert_refused
 
 from envman.errors import EnvmanError
+from tests.helpers import assert_refused
 
 COUNTS: Counter[str] = Counter()
 FAST = settings(max_examples=1000, deadline=None, database=None,

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_helpers import assert_refused, make_live
+from reliability_helpers import make_live
 
 from envman.keys import KEYRING_SERVICE, _usable_keyring, keyring_user
+from tests.helpers import assert_refused, umask
 
 
 def _mode(path: Path) -> int:
@@ -98,8 +98,7 @@ FORMATS_WITH_SECRETS = ["dotenv", "shell", "json", "yaml", "docker", "k8s-secret
 def test_files_holding_plaintext_are_0600_under_any_umask(seeded, cli, tmp_path: Path, mask: int, figures) -> None:  # type: ignore[no-untyped-def]
     """Every export format that carries secrets writes its file 0600 — new, or replacing a 0644/0666 file — under
     umask 022 and 000; a keys file from `init --keys-file` is 0600 too; an export without secrets keeps 0644."""
-    old = os.umask(mask)
-    try:
+    with umask(mask):
         checked = 0
         for fmt in FORMATS_WITH_SECRETS:
             for existing in (None, 0o644, 0o666):
@@ -119,8 +118,6 @@ def test_files_holding_plaintext_are_0600_under_any_umask(seeded, cli, tmp_path:
         keys = tmp_path / "other.keys"
         assert cli("-C", str(other), "init", "--keys-file", str(keys)).exit_code == 0
         assert _mode(keys) == 0o600
-    finally:
-        os.umask(old)
     figures.add("leaks", plaintext_files_checked_0600=checked + 1)
 
 

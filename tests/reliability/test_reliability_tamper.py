@@ -24,7 +24,9 @@ from typing import Any
 
 import pytest
 import tomli_w
-from reliability_helpers import assert_refused, make_live, make_project
+from reliability_helpers import make_live, make_project
+
+from tests.helpers import assert_refused
 
 ENVS = ("test", "staging", "production")
 SECRETS = ("ALLTKN_API_KEY", "OTHER_TOKEN")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,32 +14,14 @@ if str(_ROOT) not in sys.path:  # so `tests.fake_openai` imports without packagi
     sys.path.insert(0, str(_ROOT))
 
 from tests.fake_openai import FakeOpenAI  # noqa: E402
+from tests.helpers import local_network_only  # noqa: E402
 from tests.verify.live_api import API_KEY, Live  # noqa: E402
-
-_LOCAL = {"127.0.0.1", "localhost", b"127.0.0.1", b"localhost"}
 
 
 @pytest.fixture(autouse=True)
 def _local_network_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """No proxy, and nothing in this process resolves or connects beyond 127.0.0.1."""
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-        monkeypatch.delenv(var.lower(), raising=False)
-    real_getaddrinfo = socket.getaddrinfo
-    real_connect = socket.socket.connect
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host not in _LOCAL:
-            raise RuntimeError(f"test tried to resolve {host!r}; only 127.0.0.1 is allowed")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    def connect(self: socket.socket, address: Any) -> None:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] != "127.0.0.1":
-            raise RuntimeError(f"test tried to connect to {address!r}; only 127.0.0.1")
-        real_connect(self, address)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(socket.socket, "connect", connect)
+    local_network_only(monkeypatch)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ API_KEY = "sk-verify-canary-2b7e151628aed2a6abf7158809cf4f3c"  # a canary: must 
 class Live:
     """A seeded project whose ``staging`` points at ``api`` with the key it accepts."""
 
-    project: Any  # tests.conftest.ProjectDir
+    project: Any  # tests.helpers.ProjectDir
     api: FakeOpenAI
     key: str = API_KEY
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,11 +79,18 @@ def test_uses_the_environments_own_timeout(live: Live) -> None:
     assert result.report.timeout_ms == 3000 == last_entry(live).detail["timeout_ms"]
 
 
+def _set_probe_section(root: Path, section: dict[str, str]) -> None:
+    """Write ``section`` as the project's [probe] table in envman.toml."""
+
+    def fn(doc: Any) -> None:
+        doc["probe"] = section
+
+    edit_manifest(root, fn)
+
+
 def test_configurable_routes_for_other_providers(live: Live, seeded: Any) -> None:
     """[probe] models_route/chat_route let a provider with other paths be verified (base URL = server root)."""
-    def fn(doc: Any) -> None:
-        doc["probe"] = {"models_route": "/v1/models", "chat_route": "/v1/chat/completions"}
-    edit_manifest(seeded.root, fn)
+    _set_probe_section(seeded.root, {"models_route": "/v1/models", "chat_route": "/v1/chat/completions"})
     live.set("staging", "ALLTKN_BASE_URL", live.api.root_url)
     result = verify(live.project.open(), "staging")
     assert result.ok, result.report.failed_step
@@ -245,19 +253,14 @@ def test_probe_target_ambiguous_or_unknown(seeded: Any) -> None:
     set_var(seeded.open(), "test", "OTHER_API_KEY", "sk-other-abcdefghijklmnop", new_type="secret")
     with pytest.raises(InvalidValue, match=r"\[probe\] api_key_var"):
         probe_target(seeded.open().manifest)
-
-    def fn(doc: Any) -> None:
-        doc["probe"] = {"api_key_var": "ALLTKN_APIKEY"}
-    edit_manifest(seeded.root, fn)
+    _set_probe_section(seeded.root, {"api_key_var": "ALLTKN_APIKEY"})
     with pytest.raises(InvalidValue, match="not in the schema"):
         probe_target(seeded.open().manifest)
 
 
 def test_probe_target_bad_route(seeded: Any) -> None:
     """A route must be a path starting with '/'."""
-    def fn(doc: Any) -> None:
-        doc["probe"] = {"chat_route": "chat/completions?x=1"}
-    edit_manifest(seeded.root, fn)
+    _set_probe_section(seeded.root, {"chat_route": "chat/completions?x=1"})
     with pytest.raises(InvalidValue, match="chat_route"):
         probe_target(seeded.open().manifest)
 
