@@ -24,7 +24,8 @@ EXPLAIN: dict[str, str] = {
     "F0": "The floor every Python CLI pays: the interpreter start-up plus click. P1/P2 are measured against it.",
     "P1": "Read commands on a 10-variable project, secrets masked: no key, no `cryptography`, no ledger read. "
           "They import only click, envman's schema/profile/store modules and read two small files; TOML files that "
-          "use the plain subset envman writes are read without importing tomllib.",
+          "use the plain subset envman writes are read without importing tomllib. P1e, `promote --dry-run` on the "
+          "shipped demo, also runs the check rules on the would-be result and verifies the ledger chain.",
     "P2": "Adds the private key from `ENVMAN_PRIVATE_KEY_PRODUCTION`, one X25519 agreement and one AES-GCM decryption. "
           "envman imports only the parts of `cryptography` it uses.",
     "P3": "Export of every value decrypted, against `sops -d` of the same values (Go, one age decryption) and "

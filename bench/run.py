@@ -363,6 +363,13 @@ def _expect(value: str) -> Check:
     return check
 
 
+def _contains(text: str) -> Check:
+    def check(out: str) -> str | None:
+        return None if text in out else f"expected the output to contain {text!r}"
+
+    return check
+
+
 def _dotenv_check(expected: Mapping[str, str], *, subset: bool = False) -> Check:
     """The output, read as .env by python-dotenv, holds exactly (or at least) ``expected``."""
     def check(out: str) -> str | None:
@@ -429,6 +436,15 @@ class Bench:
         self._yard[variables] = files
         return files
 
+    def demo(self) -> Path:
+        """A copy of the shipped demo project (envman.toml and environments/), made once per run."""
+        folder = self.work / "demo"
+        if not folder.exists():
+            folder.mkdir()
+            shutil.copy2(ROOT / "envman.toml", folder / "envman.toml")
+            shutil.copytree(ROOT / "environments", folder / "environments")
+        return folder
+
     def has_command(self, *words: str) -> bool:
         """True when ``envman WORDS --help`` works (commands other engineers are still adding)."""
         key = " ".join(words)
@@ -480,6 +496,11 @@ class Bench:
                 yield Pair(row, click, click, metric="missing")
                 continue
             yield Pair(row, self.fixed(self.proc([self.envman, *args], cwd, ok=ok)), click, check)
+        demo = self.demo()
+        row = Row("P1e", "envman promote staging production --dry-run, the shipped demo", "python -c 'import click'", 1.3)
+        # the plan, the check rules on the would-be result and the ledger integrity check: all but the write
+        yield Pair(row, self.fixed(self.proc([self.envman, "promote", "staging", "production", "--dry-run"], demo)), click,
+                   _contains("promote staging@"))
         reveal = self.proc([self.envman, "get", "production", "ALLTKN_API_KEY", "--reveal"], cwd, wl.key_environ())
         yield Pair(Row("P2", "envman get --reveal (key from env var)", "python -c 'import click'", 1.6),
                    self.fixed(reveal), click, _expect(wl.values["ALLTKN_API_KEY"]))

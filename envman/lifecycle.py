@@ -15,12 +15,13 @@ from envman.credentials import Credential, credential, due_date
 from envman.diff import ProfileDiff, diff_profiles
 from envman.errors import ConflictError, EnvmanError, InvalidValue, NotFound, UsageError
 from envman.ops import Change, Project, _key_ids, effective_meta, good_versions, put_value, resolve_version
-from envman.profile import Profile, VarMeta
+from envman.profile import Profile, SecretRecord, VarMeta
 from envman.schema import check_note, check_var_name
 
 if TYPE_CHECKING:
     from envman.checks import Finding
     from envman.ledger import Entry
+    from envman.store import Transaction
 
 _TIME = "%Y-%m-%dT%H:%M:%SZ"
 # Who answers for a variable: kept as they are now when a rollback restores older values.
@@ -35,6 +36,28 @@ def _now() -> str:
 
 def _conflict(env: str) -> ConflictError:
     return ConflictError(f"{env} changed while the plan was being made", "nothing was changed; re-run the command to see the new plan")
+
+
+def _commit_plan(
+    project: Project, draft: Profile, diff: ProfileDiff, event: str, detail: dict[str, Any], *,
+    base: int, source: tuple[str, int] | None = None,
+) -> Change:
+    """Write a plan's ``draft`` in one transaction, if nothing it was computed from moved (check-and-set).
+
+    ``base`` is the version of ``draft.env`` the plan read; ``source``, another environment
+    and the version the plan read of it (promote's SRC). Either having moved since refuses
+    the write, with nothing changed.
+    """
+    changed = diff.names()
+    with project.store.transaction() as txn:
+        if source is not None and txn.current(source[0]).version != source[1]:
+            raise _conflict(source[0])
+        current = txn.current(draft.env)
+        if current.version != base:
+            raise _conflict(draft.env)
+        keys = {**_key_ids(current, changed), **_key_ids(draft, changed)}
+        profile, entry = txn.commit(draft, event, changed=changed, keys=keys, detail=detail)
+    return Change(profile, entry)
 
 
 def _summary(kind: str, detail: dict[str, Any]) -> dict[str, Any]:
@@ -181,22 +204,13 @@ def apply_promote(project: Project, plan: PromotePlan) -> Change:
         raise refusal
     if plan.diff.empty:
         raise UsageError(f"{plan.dst} already has {plan.src}@{plan.src_version}'s promotable values", "nothing to promote")
-    changed = plan.diff.names()
     detail: dict[str, Any] = {
         "from_env": plan.src, "from_version": plan.src_version,
         "summary": f"promote {plan.src}@{plan.src_version} → {plan.dst}@{plan.new_version}",
     }
     if not plan.src_good:
         detail["forced"] = True
-    with project.store.transaction() as txn:
-        if txn.current(plan.src).version != plan.src_version:
-            raise _conflict(plan.src)
-        current = txn.current(plan.dst)
-        if current.version != plan.dst_version:
-            raise _conflict(plan.dst)
-        keys = {**_key_ids(current, changed), **_key_ids(plan.draft, changed)}
-        profile, entry = txn.commit(plan.draft, "promote", changed=changed, keys=keys, detail=detail)
-    return Change(profile, entry)
+    return _commit_plan(project, plan.draft, plan.diff, "promote", detail, base=plan.dst_version, source=(plan.src, plan.src_version))
 
 
 # -- rollback ----------------------------------------------------------------------
@@ -267,18 +281,11 @@ def plan_rollback(project: Project, env: str, to: int | str | None = None) -> Ro
 
 def apply_rollback(project: Project, plan: RollbackPlan) -> Change:
     """Write a rollback plan as a new version, if the environment did not change since it was made."""
-    changed = plan.diff.names()
-    detail = {
+    detail: dict[str, Any] = {
         "from_version": plan.current_version, "to_version": plan.target_version,
         "summary": f"rollback {plan.env}@{plan.current_version} → version {plan.target_version}",
     }
-    with project.store.transaction() as txn:
-        current = txn.current(plan.env)
-        if current.version != plan.current_version:
-            raise _conflict(plan.env)
-        keys = {**_key_ids(current, changed), **_key_ids(plan.draft, changed)}
-        profile, entry = txn.commit(plan.draft, "rollback", changed=changed, keys=keys, detail=detail)
-    return Change(profile, entry)
+    return _commit_plan(project, plan.draft, plan.diff, "rollback", detail, base=plan.current_version)
 
 
 # -- mark-good ---------------------------------------------------------------------
@@ -318,16 +325,22 @@ def require_secret(project: Project, env: str, var: str) -> None:
         raise UsageError(f"{var} is not a secret", f"rotation is for secrets; change it with `envman set {env} {var}`")
 
 
+def _set_secret(txn: Transaction, env: str, var: str) -> tuple[Profile, SecretRecord]:
+    """``env`` as the transaction reads it, and the ciphertext ``var`` holds there now."""
+    current = txn.current(env)
+    old = current.secrets.get(var)
+    if old is None:
+        raise NotFound(f"{var} is not set in {env}", f"set it first with `envman set {env} {var}`")
+    return current, old
+
+
 def rotate(project: Project, env: str, var: str, value: str, *, method: str = "") -> Change:
     """Replace a secret; the previous ciphertext becomes its rollback value and the rotation is recorded."""
     check_note("--method", method)
     require_secret(project, env, var)
     now = _now()
     with project.store.transaction() as txn:
-        current = txn.current(env)
-        old = current.secrets.get(var)
-        if old is None:
-            raise NotFound(f"{var} is not set in {env}", f"set it first with `envman set {env} {var}`")
+        current, old = _set_secret(txn, env, var)
         draft = put_value(project, current, var, value, now=now)
         new = draft.secrets[var]
         if new.fingerprint == old.fingerprint:
@@ -352,10 +365,7 @@ def undo_rotation(project: Project, env: str, var: str) -> Change:
     require_secret(project, env, var)
     now = _now()
     with project.store.transaction() as txn:
-        current = txn.current(env)
-        old = current.secrets.get(var)
-        if old is None:
-            raise NotFound(f"{var} is not set in {env}", f"set it first with `envman set {env} {var}`")
+        current, old = _set_secret(txn, env, var)
         meta = current.meta.get(var, VarMeta())
         if meta.rollback is None:
             raise NotFound(f"{var} in {env} has no rollback value", "one is kept each time the secret is rotated or set again")

@@ -115,9 +115,11 @@ def _bad(where: str, what: str) -> TamperError:
 
 
 def _secret(where: str, raw: object) -> SecretRecord:
-    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in ("ciphertext", "masked", "fingerprint")):
-        raise _bad(where, "a secret needs ciphertext, masked and fingerprint strings")
-    return SecretRecord(raw["ciphertext"], raw["masked"], raw["fingerprint"])
+    if isinstance(raw, dict):  # spelled out, no generator: this runs once per secret
+        ciphertext, masked, fingerprint = raw.get("ciphertext"), raw.get("masked"), raw.get("fingerprint")
+        if isinstance(ciphertext, str) and isinstance(masked, str) and isinstance(fingerprint, str):
+            return SecretRecord(ciphertext, masked, fingerprint)
+    raise _bad(where, "a secret needs ciphertext, masked and fingerprint strings")
 
 
 def profile_from_mapping(where: str, data: dict[str, Any]) -> Profile:

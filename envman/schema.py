@@ -83,31 +83,33 @@ def spec_from_toml(name: str, raw: object) -> VarSpec:
     check_var_name(name)
     if not isinstance(raw, dict):
         raise InvalidValue(f"envman.toml: [variables.{name}] must be a table", "see `envman init` output for the format")
-    where = f"envman.toml [variables.{name}]"
+    # Only the fields present are checked: a schema of 10,000 variables is read by every command.
     typ = raw.get("type", "string")
     if typ not in TYPES:
-        raise InvalidValue(f"{where}: unknown type {typ!r}", f"use one of {', '.join(TYPES)}")
+        raise InvalidValue(f"envman.toml [variables.{name}]: unknown type {typ!r}", f"use one of {', '.join(TYPES)}")
+    required = raw.get("required", False)
+    if required is not True and required is not False:
+        raise _bad_field(name, "required must be true or false")
+    if len(raw) == ("required" in raw) + ("type" in raw):  # nothing else given
+        return VarSpec(name, typ, required)
     promote = raw.get("promote", "")
     if promote and promote not in PROMOTE_POLICIES:
-        raise InvalidValue(f"{where}: promote must be 'move' or 'keep'", "fix envman.toml")
+        raise _bad_field(name, "promote must be 'move' or 'keep'")
     pin = raw.get("pin", [])
     days = raw.get("rotation_days", 0)
     ignore = raw.get("ignore", [])
     export_as = raw.get("export_as", {})
     if not isinstance(pin, list) or not all(isinstance(p, str) for p in pin):
-        raise InvalidValue(f"{where}: pin must be a list of environment names", "fix envman.toml")
+        raise _bad_field(name, "pin must be a list of environment names")
     if not isinstance(days, int) or isinstance(days, bool) or days < 0:
-        raise InvalidValue(f"{where}: rotation_days must be a whole number >= 0", "fix envman.toml")
+        raise _bad_field(name, "rotation_days must be a whole number >= 0")
     if not isinstance(ignore, list) or not all(isinstance(i, str) for i in ignore):
-        raise InvalidValue(f"{where}: ignore must be a list of rule ids such as \"E009\"", "fix envman.toml")
+        raise _bad_field(name, "ignore must be a list of rule ids such as \"E009\"")
     if not isinstance(export_as, dict) or not all(isinstance(v, str) for v in export_as.values()):
-        raise InvalidValue(f"{where}: export_as must map a target to a name", "fix envman.toml")
+        raise _bad_field(name, "export_as must map a target to a name")
     for key in ("owner", "rotation_method", "description"):
         if not isinstance(raw.get(key, ""), str):
-            raise InvalidValue(f"{where}: {key} must be a string", "fix envman.toml")
-    required = raw.get("required", False)
-    if not isinstance(required, bool):
-        raise InvalidValue(f"{where}: required must be true or false", "fix envman.toml")
+            raise _bad_field(name, f"{key} must be a string")
     return VarSpec(
         name=name,
         type=typ,
@@ -121,6 +123,10 @@ def spec_from_toml(name: str, raw: object) -> VarSpec:
         export_as=dict(export_as),
         description=raw.get("description", ""),
     )
+
+
+def _bad_field(name: str, problem: str) -> InvalidValue:
+    return InvalidValue(f"envman.toml [variables.{name}]: {problem}", "fix envman.toml")
 
 
 def validate_value(spec: VarSpec, value: str) -> str:

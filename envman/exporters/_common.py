@@ -113,6 +113,20 @@ def unique(ctx: ExportContext, items: Iterable[ExportItem]) -> Iterator[ExportIt
         yield item
 
 
+def within_total(ctx: ExportContext, items: Iterable[ExportItem], limit: int, reason: str, hint: str) -> Iterator[ExportItem]:
+    """Yield the items, refusing the one with which all names and values together pass ``limit`` bytes.
+
+    For platforms that cap the size of a whole set of variables; ``reason`` and
+    ``hint`` say which limit it is and what to do instead.
+    """
+    total = 0
+    for item in items:
+        total += utf8_len(item.name) + utf8_len(item.value)
+        if total > limit:
+            raise refuse(ctx, item.name, reason, hint)
+        yield item
+
+
 def env_items(ctx: ExportContext, items: Iterable[ExportItem]) -> Iterator[ExportItem]:
     """The checks every environment target shares: name, text, exec size, duplicates."""
     for item in unique(ctx, items):

@@ -16,23 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from envman.exporters._common import ExportContext, ExportItem, env_items, refuse, utf8_len
+from envman.exporters._common import ExportContext, ExportItem, env_items, within_total
 from envman.exporters.json import json_object
 
 MAX_CONFIG_BYTES = 32 * 1024
 
 
 def _checked(items: Iterable[ExportItem], ctx: ExportContext) -> Iterator[tuple[str, str]]:
-    total = 0
-    for item in env_items(ctx, items):
-        total += utf8_len(item.name) + utf8_len(item.value)
-        if total > MAX_CONFIG_BYTES:
-            raise refuse(
-                ctx,
-                item.name,
-                "with this variable the app's config vars exceed 32 KiB, Heroku's limit",
-                "move large values to an add-on or a file",
-            )
+    for item in within_total(
+        ctx,
+        env_items(ctx, items),
+        MAX_CONFIG_BYTES,
+        "with this variable the app's config vars exceed 32 KiB, Heroku's limit",
+        "move large values to an add-on or a file",
+    ):
         yield item.name, item.value
 
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from envman.errors import ExportRefused
-from envman.exporters._common import ExportContext, ExportItem, env_items, refuse, utf8_len
+from envman.exporters._common import ExportContext, ExportItem, env_items, refuse, within_total
 from envman.exporters.shell import quote
 
 MAX_TOTAL_BYTES = 64 * 1024
@@ -38,6 +38,15 @@ def stdin_changes(value: str) -> bool:
     return False
 
 
+def _checked(items: Iterable[ExportItem], ctx: ExportContext) -> Iterator[ExportItem]:
+    for item in env_items(ctx, items):
+        if item.value == "":
+            raise refuse(ctx, item.name, "vercel env add reads empty stdin as a missing value")
+        if stdin_changes(item.value):
+            raise refuse(ctx, item.name, "vercel env add strips the line break ending a one-line value")
+        yield item
+
+
 def render(items: Iterable[ExportItem], ctx: ExportContext) -> Iterator[str]:
     """Yield the script."""
     environment = ctx.options.vercel_environment or ctx.env
@@ -47,18 +56,11 @@ def render(items: Iterable[ExportItem], ctx: ExportContext) -> Iterator[str]:
             "pass production, preview, development or a custom environment's slug (vercel_environment)",
         )
     yield "#!/bin/sh\n# Adds each variable to the linked Vercel project; values travel on stdin.\nset -eu\n"
-    total = 0
-    for item in env_items(ctx, items):
-        if item.value == "":
-            raise refuse(ctx, item.name, "vercel env add reads empty stdin as a missing value")
-        if stdin_changes(item.value):
-            raise refuse(ctx, item.name, "vercel env add strips the line break ending a one-line value")
-        total += utf8_len(item.name) + utf8_len(item.value)
-        if total > MAX_TOTAL_BYTES:
-            raise refuse(
-                ctx,
-                item.name,
-                "with this variable the environment exceeds 64 KiB, Vercel's limit per deployment",
-                "move large values to a file or a store",
-            )
+    for item in within_total(
+        ctx,
+        _checked(items, ctx),
+        MAX_TOTAL_BYTES,
+        "with this variable the environment exceeds 64 KiB, Vercel's limit per deployment",
+        "move large values to a file or a store",
+    ):
         yield f"printf '%s' {quote(item.value)} | vercel env add {item.name} {quote(environment)}\n"

@@ -21,14 +21,16 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from envman.errors import NotFound, StoreError, TamperError, UsageError
+from envman.errors import NotFound, StoreError, TamperError
 from envman.fsutil import append_durable, atomic_write, exclusive_lock, shared_lock
 from envman.manifest import Manifest
 from envman.profile import Profile, empty_profile, profile_from_toml
 from envman.store import Finding, Head
+from envman.store._common import advance, after_commit, read_version
 
 if TYPE_CHECKING:
     from envman.ledger import ChainProblem, Entry
@@ -63,17 +65,6 @@ def current_actor() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def _apply(head: Head, entry: Entry, size: int) -> Head:
-    from envman.ledger import VERSION_EVENTS
-
-    versions, good = head.versions, head.good
-    if entry.event in VERSION_EVENTS:
-        versions = {**versions, entry.env: entry.version}
-    if entry.marks_good:
-        good = {**good, entry.env: [*good.get(entry.env, []), [entry.version, entry.seq]]}
-    return Head(seq=entry.seq, hash=entry.hash, size=size, versions=versions, good=good)
 
 
 def _version_line_filter() -> Any:
@@ -150,17 +141,12 @@ class FileStore:
 
     def version(self, env: str, number: int) -> Profile:
         """Version ``number`` of ``env`` exactly as it was written."""
-        self.manifest.require_env(env)
-        if number < 0:
-            raise UsageError(f"invalid version {number}", "versions are numbered from 1")
-        if number == 0:
-            return empty_profile(self.manifest.project, env)
+        return read_version(self, env, number, self._read_version)
+
+    def _read_version(self, env: str, number: int) -> Profile | None:
         path = self.version_path(env, number)
         profile = self._read_profile(path, env)
-        if profile is None:
-            newest = self.head().versions.get(env, 0)
-            raise NotFound(f"{env} has no version {number}", f"it has versions 1 to {newest}" if newest else f"{env} has no versions yet")
-        if profile.version != number:
+        if profile is not None and profile.version != number:
             raise TamperError(f"{self._rel(path)} holds version {profile.version}, not {number}", _REPAIR)
         return profile
 
@@ -195,11 +181,9 @@ class FileStore:
     def _scan_head(self) -> Head:
         from envman.ledger import decode
 
-        head, size = Head(), 0
+        head = Head()
         for line in self._raw_lines():
-            size += len(line) + 1
-            entry = decode(line, self._rel(self.ledger_path))
-            head = _apply(head, entry, size)
+            head = advance(head, decode(line, self._rel(self.ledger_path)), len(line) + 1)
         return head
 
     def _raw_lines(self) -> Iterator[bytes]:
@@ -294,13 +278,11 @@ class FileStore:
         if not extra.endswith(b"\n"):
             self._truncate_torn_tail()
             extra = extra[: extra.rfind(b"\n") + 1]
-        pos = head.size
         for line in extra.split(b"\n")[:-1]:
             entry = decode(line, self._rel(self.ledger_path))
             if entry.prev != head.hash or entry.seq != head.seq + 1:
                 raise TamperError(f"{self._rel(self.ledger_path)}: entry #{entry.seq} does not follow the recorded head", _REPAIR)
-            pos += len(line) + 1
-            head = _apply(head, entry, pos)
+            head = advance(head, entry, len(line) + 1)
             if entry.event in VERSION_EVENTS:
                 self._roll_forward(entry)
         self._write_head(head)
@@ -551,31 +533,16 @@ class FileStore:
         return {"backend": "files", "location": self._rel(self.dir), "reachable": True}
 
 
-@contextmanager
-def _committed(entry: Entry) -> Iterator[None]:
-    """Writes after the commit point: a failure there must not claim that nothing was changed."""
-    try:
-        yield
-    except StoreError as exc:
-        raise StoreError(
-            f"{exc.message} (the change was recorded as ledger entry #{entry.seq} but not fully applied)",
-            "it is completed by the next envman command that writes, or by `envman repair`, once the cause is fixed",
-        ) from None
-
-
 class FileTransaction:
     """Writes under the project lock; see the module docstring for the order of writes."""
 
     def __init__(self, store: FileStore, head: Head) -> None:
         self.store = store
         self.head = head
-        self._actor: str | None = None
 
-    @property
+    @cached_property
     def actor(self) -> str:
-        if self._actor is None:
-            self._actor = current_actor()
-        return self._actor
+        return current_actor()
 
     def current(self, env: str) -> Profile:
         profile = self.store.current(env)
@@ -612,7 +579,7 @@ class FileTransaction:
         start = append_durable(self.store.ledger_path, line)
         if start != self.head.size:
             raise TamperError("the ledger changed while envman held the lock", "another program writes to environments/ without the lock; " + _REPAIR)
-        self.head = _apply(self.head, entry, start + len(line))
+        self.head = advance(self.head, entry, len(line))
         return entry
 
     def commit(
@@ -643,7 +610,7 @@ class FileTransaction:
             # the append failed and was undone (disk full...): no version file without its entry
             vpath.unlink(missing_ok=True)
             raise
-        with _committed(entry):
+        with after_commit(entry, until="the cause is fixed"):
             atomic_write(self.store.profile_path(env), data)
             self.store._write_head(self.head)
         return profile, entry
@@ -660,6 +627,6 @@ class FileTransaction:
             changed=tuple(changed or ()), keys=keys or {}, profile=profile, detail=detail or {}, prev=self.head.hash,
         )
         entry = self._append(entry)
-        with _committed(entry):
+        with after_commit(entry, until="the cause is fixed"):
             self.store._write_head(self.head)
         return entry

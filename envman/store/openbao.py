@@ -63,15 +63,17 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from envman.errors import ConflictError, EnvmanError, InvalidValue, NotFound, StoreError, TamperError, UsageError
+from envman.errors import ConflictError, EnvmanError, InvalidValue, StoreError, TamperError, UsageError
 from envman.ledger import GENESIS, VERSION_EVENTS, ChainProblem, Entry, check_chain, decode, encode
 from envman.manifest import Manifest
 from envman.profile import Profile, empty_profile, profile_from_mapping
 from envman.schema import check_env_name
 from envman.store import Finding, Head
+from envman.store._common import advance, after_commit, read_version
 
 # KV v2's max_versions is a uint32; 0 means "the mount's setting", whose own 0 means 10.
 KEEP_VERSIONS = 2**32 - 1
@@ -198,15 +200,6 @@ def find_token() -> tuple[str, str]:
 def profile_doc(profile: Profile) -> dict[str, Any]:
     """The KV data of a profile: what its TOML file holds, as a mapping."""
     return {**profile.body(), "ledger": {"seq": profile.ledger_seq, "hash": profile.ledger_hash}}
-
-
-def _advance(head: Head, entry: Entry, size: int) -> Head:
-    versions, good = head.versions, head.good
-    if entry.event in VERSION_EVENTS:
-        versions = {**versions, entry.env: entry.version}
-    if entry.marks_good:
-        good = {**good, entry.env: [*good.get(entry.env, []), [entry.version, entry.seq]]}
-    return Head(seq=entry.seq, hash=entry.hash, size=head.size + size, versions=versions, good=good)
 
 
 class _Missing(Exception):
@@ -486,7 +479,7 @@ class OpenBaoStore:
         while (record := self._read_record(head.seq + 1)) is not None:
             if record.entry.prev != head.hash:
                 raise TamperError(f"ledger entry #{record.entry.seq} does not follow entry #{head.seq}", _VERIFY_HINT)
-            head = _advance(head, record.entry, len(record.line) + 1)
+            head = advance(head, record.entry, len(record.line) + 1)
             if record.entry.event in VERSION_EVENTS:
                 pending.setdefault(record.entry.env, []).append(record)
             applied.append(record.entry)
@@ -528,16 +521,7 @@ class OpenBaoStore:
 
     def version(self, env: str, number: int) -> Profile:
         """Version ``number`` of ``env`` (KV version ``number`` of its profile): one request."""
-        self.manifest.require_env(env)
-        if number < 0:
-            raise UsageError(f"invalid version {number}", "versions are numbered from 1")
-        if number == 0:
-            return empty_profile(self.manifest.project, env)
-        profile = self._read_profile(env, number)
-        if profile is None:
-            newest = self.head().versions.get(env, 0)
-            raise NotFound(f"{env} has no version {number}", f"it has versions 1 to {newest}" if newest else f"{env} has no versions yet")
-        return profile
+        return read_version(self, env, number, self._read_profile)
 
     def head(self) -> Head:
         """The published ledger head (rebuilt from the ledger if it was never published)."""
@@ -551,7 +535,7 @@ class OpenBaoStore:
     def _scan(self) -> tuple[Head, list[_Record]]:
         head, records = Head(), []
         while (record := self._read_record(head.seq + 1)) is not None:
-            head = _advance(head, record.entry, len(record.line) + 1)
+            head = advance(head, record.entry, len(record.line) + 1)
             records.append(record)
         return head, records
 
@@ -705,7 +689,7 @@ class OpenBaoStore:
             raise TamperError(f"cannot repair: {problem.message}", "restore the ledger secrets from a backup of the OpenBao storage")
         head = Head()
         for record in records:
-            head = _advance(head, record.entry, len(record.line) + 1)
+            head = advance(head, record.entry, len(record.line) + 1)
         newest: dict[str, list[_Record]] = {}
         for record in records:
             if record.entry.event in VERSION_EVENTS:
@@ -820,15 +804,12 @@ class OpenBaoTransaction:
         self.head = head
         self.head_version = head_version
         self.base: dict[str, int] = {}  # env -> version the caller read
-        self._actor: str | None = None
 
-    @property
+    @cached_property
     def actor(self) -> str:
-        if self._actor is None:
-            from envman.store.files import current_actor
+        from envman.store.files import current_actor
 
-            self._actor = current_actor()
-        return self._actor
+        return current_actor()
 
     def current(self, env: str) -> Profile:
         store = self.store
@@ -879,15 +860,10 @@ class OpenBaoTransaction:
 
     def _finish(self, record: _Record, work: Callable[[], None]) -> None:
         """Everything after the commit point: a failure there leaves a change the next writer completes."""
-        try:
+        with after_commit(record.entry, until="OpenBao is reachable", catch=EnvmanError):
             work()
-            self.head = _advance(self.head, record.entry, len(record.line) + 1)
+            self.head = advance(self.head, record.entry, len(record.line) + 1)
             self.head, self.head_version = self.store._publish(self.head, self.head_version)
-        except EnvmanError as exc:
-            raise type(exc)(
-                f"{exc.message} (the change was recorded as ledger entry #{record.entry.seq} but not fully applied)",
-                "it is completed by the next envman command that writes, or by `envman repair`, once OpenBao is reachable",
-            ) from None
 
     def commit(
         self, draft: Profile, event: str, *, changed: list[str], keys: dict[str, str], detail: dict[str, Any]
