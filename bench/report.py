@@ -51,28 +51,32 @@ EXPLAIN: dict[str, str] = {
 # Where the time goes in the rows that miss, from profiling (cProfile, -X importtime) and
 # instruction counts under valgrind, which a busy machine does not disturb.
 GAPS = """\
-- **Start-up (P1, P2).** A read command's own work is small: it reads envman.toml and one or
-  three profiles. Most of what envman adds to `import click` is creating its classes at import
-  time: a frozen dataclass costs about as much as a small module (its methods are compiled from
-  generated source on every start), `get` imports 11 of them and `status` 22 (it also imports
-  envman.lifecycle and envman.diff for its owner and rotation columns, and `datetime.strptime`
-  pulls in `_strptime`). Read commands do not import the ledger, hashlib, base64, tomllib or any
-  of `cryptography`; `--reveal` imports only the Rust binding, HKDF and SHA-256 from it.
-  What is left to win: the classes a read command never uses (ops' write-side results,
-  store's `Finding`, lifecycle's types when `status` only needs rotation ages), and `json`,
-  which envman/cli/output.py imports at its top.
+- **Start-up (P1, P2).** A read command imports click, envman's schema, profile, store and ops
+  modules and reads two small files; what it adds to `import click` is mostly creating its
+  classes and compiling a few patterns at import. Records are NamedTuples (a frozen dataclass
+  costs ~4× as much to create: its methods are compiled from generated source on every start),
+  the store's Protocols exist only for the type checker, and `json`, the ledger, hashlib,
+  base64, tomllib and `cryptography` stay out of the read path (`status` reads the head, so it
+  imports `json`). That brought P1 from 1.41–1.61 to 1.22–1.32: the rows sit within noise of
+  the 1.3 target, `status` the closest. Each remaining piece (ops' write-side result types,
+  click's gettext look-up of its own help texts, which imports `locale`) is under 1.5 ms.
+  `promote --dry-run` (P1e) also imports the lifecycle and check modules, hashlib (OpenSSL) and
+  `json`, and verifies the ledger chain as check rule E010 does.
 - **Export against sops (P3a, P3b).** sops is one Go binary: ~55 ms for 1,000 values, less
-  than a Python interpreter needs to start and import click. At 10,000 values envman reads,
-  validates and decrypts the whole profile into Python objects, renders it and appends the
-  export's ledger entry (with the masked id of every secret); each part is linear.
+  than a Python interpreter needs to start and import click, so P3a cannot reach 1.5 while
+  envman is a click program. At 10,000 values the time is spent reading TOML line by line
+  (40,000 profile lines and 30,000 manifest lines at ~1 µs each in CPython; one regular
+  expression over the whole file was slower, Python's `re` costing ~30 ns per character),
+  building the schema and profile records, decrypting (one AES-GCM call per value, no imports
+  or formatting on that path) and appending the export's ledger entry, whose content hash
+  serialises the whole profile. Each part is linear; none is a per-value process or file.
 - **`envman.load()` (P4a).** It must import dynaconf (its return type), then read a
   1,000-secret profile and the manifest's 1,000 schema entries, validate, decrypt and type
-  every value, and create the Dynaconf object, whose default loader makes ~65 `set()` calls
-  that `import dynaconf` alone does not. The TOML envman writes is read by a line reader ~8×
-  faster than tomllib; building the schema (`spec_from_toml`), the profile objects and the
-  settings object is most of the rest.
-- **Memory (P7).** Exporting 10,000 secrets holds the parsed profile (~28 MB at its peak) and
-  `cryptography`'s library (~6 MB) on top of click's ~14 MB.
+  every value, and fill the Dynaconf object's store directly.
+- **Memory (P7).** `cryptography`'s library alone takes click's ~14 MB to ~21 MB. Exporting
+  10,000 secrets then holds the 3 MB profile text, its lines, the parsed tables and the profile
+  records at once (~27 MB at the peak), plus the 10,000-entry schema (~10 MB). Reaching 2× would
+  mean streaming the profile file value by value into the encoder instead of parsing it whole.
 """
 
 

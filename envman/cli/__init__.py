@@ -58,11 +58,12 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMANDS:
             module, _, attr = COMMANDS[cmd_name].partition(":")
-            from importlib.util import find_spec
-
-            if find_spec(module) is None:
+            try:
+                command = getattr(importlib.import_module(module), attr)
+            except ModuleNotFoundError as exc:
+                if exc.name != module:  # a dependency of the command is missing: not the same as no command
+                    raise
                 return None
-            command = getattr(importlib.import_module(module), attr)
             assert isinstance(command, click.Command)
             return command
         return super().get_command(ctx, cmd_name)

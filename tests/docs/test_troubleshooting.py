@@ -39,6 +39,11 @@ def _skeleton(node: ast.expr) -> str | None:
     return None
 
 
+def _reraised_as_own_class(node: ast.Call) -> bool:
+    func = node.func
+    return isinstance(func, ast.Call) and isinstance(func.func, ast.Name) and func.func.id == "type"
+
+
 def messages() -> Iterator[tuple[str, str]]:
     """(location, message skeleton) for every error message and probe failure in envman/."""
     classes = _error_classes()
@@ -46,9 +51,13 @@ def messages() -> Iterator[tuple[str, str]]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         where = path.relative_to(ROOT)
         for node in ast.walk(tree):
-            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name) or not node.args:
+            if not isinstance(node, ast.Call) or not node.args:
                 continue
-            if node.func.id in classes:
+            if _reraised_as_own_class(node):  # `raise type(exc)(f"{exc.message} ...", ...)`
+                text = _skeleton(node.args[0])
+            elif not isinstance(node.func, ast.Name):
+                continue
+            elif node.func.id in classes:
                 text = _skeleton(node.args[0])
             elif node.func.id == "_Outcome" and len(node.args) >= 3 and isinstance(node.args[0], ast.Constant) and not node.args[0].value:
                 # a failed probe step: its message, then "; " and the hint
