@@ -105,6 +105,9 @@ def render(data: dict[str, Any]) -> str:
     cpu = [f"| {r.id} | {fmt_num(r.envman_cpu.median, 'ms')} | {fmt_num(r.yardstick_cpu.median, 'ms')} | "
            f"{fmt_ratio(r.envman_cpu.median / r.yardstick_cpu.median)} |"
            for r in rows if r.envman_cpu and r.yardstick_cpu and r.yardstick_cpu.median > 0]
+    counted = [f"| {r.id} | {r.instructions[0] / 1e6:,.0f} M | {r.instructions[1] / 1e6:,.0f} M | "
+               f"{fmt_ratio(r.instructions[0] / r.instructions[1])} | {fmt_target(r)} |"
+               for r in rows if r.instructions and r.instructions[1] > 0]
     notes = [f"- **{r.id}**: {r.error}" for r in rows if r.error]
     notes += [f"- **{r.id}**: {r.note}" for r in rows if r.note and r.status != "n/a"]
     explained = [f"- **{key}**: {text}" for key, text in EXPLAIN.items() if any(r.id.startswith(key) for r in rows)]
@@ -138,6 +141,16 @@ def render(data: dict[str, Any]) -> str:
         "|---|---|---|---|",
         *cpu,
         "",
+        *(["## Instructions executed (start-up rows)",
+           "",
+           "Counted once per side by valgrind's callgrind: the same on a busy machine as on an idle one, so",
+           "these ratios do not move between runs the way times do (time also includes waiting for the disk",
+           "and the cache misses instructions do not show).",
+           "",
+           "| id | envman | yardstick | ratio | target |",
+           "|---|---|---|---|---|",
+           *counted,
+           ""] if counted else []),
         "## What the figures measure",
         "",
         *explained,

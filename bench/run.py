@@ -17,6 +17,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -87,6 +88,7 @@ class Row:
     yardstick_cpu: Stats | None = None
     note: str = ""
     error: str = ""
+    instructions: list[int] | None = None  # [envman, yardstick] under valgrind: deterministic, unlike time
 
     @property
     def ratio(self) -> float | None:
@@ -119,7 +121,7 @@ class Row:
         return cls(
             data["id"], data["description"], data["yardstick_label"], data.get("target"), data.get("unit", "ms"),
             stats("envman"), stats("yardstick"), stats("envman_cpu"), stats("yardstick_cpu"),
-            data.get("note", ""), data.get("error", ""),
+            data.get("note", ""), data.get("error", ""), data.get("instructions"),
         )
 
 
@@ -247,6 +249,7 @@ class Pair:
     check_envman: Check | None = None
     check_yardstick: Check | None = None
     metric: str = "wall_ms"  # or "rss_mb"
+    count: bool = False  # also count instructions (start-up rows: one valgrind run per side)
 
 
 def _sanity(make: Callable[[int], Proc], check: Check | None, who: str) -> float:
@@ -264,8 +267,22 @@ def _sanity(make: Callable[[int], Proc], check: Check | None, who: str) -> float
     return took
 
 
-def measure(pair: Pair, runs: int, warmup: int, quick_runs: int | None = None) -> Row:
-    """Check both sides once, then time them interleaved (``quick_runs`` times when both take under a second)."""
+def count_instructions(proc: Proc) -> int:
+    """Instructions the process executes, counted by valgrind's callgrind (the same on a busy or an idle machine)."""
+    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *proc.argv]
+    done = subprocess.run(argv, cwd=proc.cwd, env=dict(proc.env), capture_output=True, text=True, timeout=600, check=False)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode not in proc.ok or found is None:
+        raise BenchError(f"valgrind {proc.argv[0]} exited {done.returncode}: {done.stderr.strip()[-200:]}")
+    return int(found[1])
+
+
+def measure(pair: Pair, runs: int, warmup: int, quick_runs: int | None = None, *, instructions: bool = False) -> Row:
+    """Check both sides once, then time them interleaved (``quick_runs`` times when both take under a second).
+
+    With ``instructions`` (valgrind installed, not a smoke run), rows marked ``count`` also get
+    their instruction counts: one run per side, deterministic where times are noisy.
+    """
     row = pair.row
     try:
         took = _sanity(pair.envman, pair.check_envman, "envman") + _sanity(pair.yardstick, pair.check_yardstick, "yardstick")
@@ -281,6 +298,11 @@ def measure(pair: Pair, runs: int, warmup: int, quick_runs: int | None = None) -
     if pair.metric == "wall_ms":
         row.envman_cpu = Stats.of([s.cpu_ms for s in xs])
         row.yardstick_cpu = Stats.of([s.cpu_ms for s in ys])
+    if instructions and pair.count:
+        try:
+            row.instructions = [count_instructions(pair.envman(-1)), count_instructions(pair.yardstick(-1))]
+        except (BenchError, OSError, subprocess.SubprocessError) as exc:
+            row.note = f"no instruction count: {exc}"
     return row
 
 
@@ -495,15 +517,15 @@ class Bench:
                 row.note = "command missing"
                 yield Pair(row, click, click, metric="missing")
                 continue
-            yield Pair(row, self.fixed(self.proc([self.envman, *args], cwd, ok=ok)), click, check)
+            yield Pair(row, self.fixed(self.proc([self.envman, *args], cwd, ok=ok)), click, check, count=True)
         demo = self.demo()
         row = Row("P1e", "envman promote staging production --dry-run, the shipped demo", "python -c 'import click'", 1.3)
         # the plan, the check rules on the would-be result and the ledger integrity check: all but the write
         yield Pair(row, self.fixed(self.proc([self.envman, "promote", "staging", "production", "--dry-run"], demo)), click,
-                   _contains("promote staging@"))
+                   _contains("promote staging@"), count=True)
         reveal = self.proc([self.envman, "get", "production", "ALLTKN_API_KEY", "--reveal"], cwd, wl.key_environ())
         yield Pair(Row("P2", "envman get --reveal (key from env var)", "python -c 'import click'", 1.6),
-                   self.fixed(reveal), click, _expect(wl.values["ALLTKN_API_KEY"]))
+                   self.fixed(reveal), click, _expect(wl.values["ALLTKN_API_KEY"]), count=True)
 
     def p3(self, rid: str, count: int, sops_target: float, dotenvx_target: float | None) -> Iterable[Pair]:
         desc = f"envman export --format dotenv, {_n(count)} secrets"
@@ -865,6 +887,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     try:
         bench = Bench(sizes, tools, work, log=log)
+        instructions = not args.smoke and shutil.which("valgrind") is not None
         # pairs() builds every workload as it goes: not wanted when only P8 / P9 (run below) are asked for
         pairs = bench.pairs() if not only or any(not o.startswith(("P8", "P9")) for o in only) else ()
         for pair in pairs:
@@ -874,7 +897,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(pair.row)
                 continue
             log(f"{pair.row.id}: {pair.row.description} ÷ {pair.row.yardstick_label}")
-            row = measure(pair, runs, sizes.warmup, None if args.runs else sizes.quick_runs)
+            row = measure(pair, runs, sizes.warmup, None if args.runs else sizes.quick_runs, instructions=instructions)
             if row.error:
                 log(f"  ERROR: {row.error}")
             else:
