@@ -57,11 +57,12 @@ GAPS = """\
   costs ~4× as much to create: its methods are compiled from generated source on every start),
   the store's Protocols exist only for the type checker, and `json`, the ledger, hashlib,
   base64, tomllib and `cryptography` stay out of the read path (`status` reads the head, so it
-  imports `json`). That brought P1 from 1.41–1.61 to 1.22–1.32: the rows sit within noise of
-  the 1.3 target, `status` the closest. Each remaining piece (ops' write-side result types,
-  click's gettext look-up of its own help texts, which imports `locale`) is under 1.5 ms.
-  `promote --dry-run` (P1e) also imports the lifecycle and check modules, hashlib (OpenSSL) and
-  `json`, and verifies the ledger chain as check rule E010 does.
+  imports `json`). That brought P1 from 1.41–1.61 to 1.14–1.32 in time (the same build moves
+  by ±0.1 between runs on a shared 2-core machine) and 1.21–1.26 in instructions. The largest
+  remaining piece is typing.NamedTuple itself: ~1.6 M instructions per class (~0.9 % of
+  `import click`), mostly compiling each field's postponed annotation; `get` defines 11.
+  `promote --dry-run` (P1e) also imports the lifecycle and check modules (27 record classes in
+  all), hashlib (OpenSSL) and `json`, and walks the whole ledger chain for check rule E010.
 - **Export against sops (P3a, P3b).** sops is one Go binary: ~55 ms for 1,000 values, less
   than a Python interpreter needs to start and import click, so P3a cannot reach 1.5 while
   envman is a click program. At 10,000 values the time is spent reading TOML line by line

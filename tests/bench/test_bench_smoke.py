@@ -190,3 +190,33 @@ def test_p9_without_bao_is_not_applicable(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("ENVMAN_BAO", str(tmp_path / "no-such-bao"))
     row = run.p9_row(_bench(tmp_path), runs=1, warmup=0)
     assert row.status == "n/a" and "bao binary missing" in row.note
+
+
+def _fake_valgrind(folder: Path, collected: int) -> dict[str, str]:
+    """An environment whose `valgrind` runs the command and reports ``collected`` instructions, as callgrind does."""
+    folder.mkdir()
+    script = folder / "valgrind"
+    script.write_text(f'#!/bin/sh\nshift 2\n"$@"\nstatus=$?\necho "==1== Collected : {collected}" >&2\nexit $status\n')
+    script.chmod(0o755)
+    return {**os.environ, "PATH": f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def test_instruction_counts_are_read_from_callgrind_and_reach_the_report(tmp_path: Path) -> None:
+    """Rows marked for counting get [envman, yardstick] instructions; the page shows their ratio."""
+    env = _fake_valgrind(tmp_path / "bin", 1500)
+    proc = run.Proc((sys.executable, "-c", "pass"), tmp_path, env)
+    assert run.count_instructions(proc) == 1500
+    failing = run.Proc((sys.executable, "-c", "raise SystemExit(3)"), tmp_path, env)
+    with pytest.raises(run.BenchError, match="exited 3"):
+        run.count_instructions(failing)
+    pair = run.Pair(run.Row("P1a", "get", "import click", 1.3), lambda _i: proc, lambda _i: proc, count=True)
+    row = run.measure(pair, runs=1, warmup=0, instructions=True)
+    assert row.instructions == [1500, 1500] and not row.error
+    assert run.measure(run.Pair(run.Row("P1b", "show", "import click", 1.3), lambda _i: proc, lambda _i: proc),
+                       runs=1, warmup=0, instructions=True).instructions is None
+    report = importlib.import_module("report")
+    data = {"meta": {"time_utc": "2026-01-01T00:00:00Z", "smoke": False, "runs": 1, "machine": "test", "load_average": [0.1],
+                     "python_version": "3.11", "git_commit": "abc", "tools": {}, "sizes": {}, "seconds": 1},
+            "rows": [json.loads(json.dumps(row.as_dict()))]}
+    page = report.render(data)
+    assert "## Instructions executed" in page and "| P1a | 0 M | 0 M | 1.00 | ≤ 1.3 |" in page
