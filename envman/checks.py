@@ -147,9 +147,7 @@ class _Ctx(NamedTuple):
 
     def meta(self, profile: Profile, var: str) -> VarMeta:
         # The schema's owner/rotation are defaults each environment may override.
-        spec, meta = self.spec(var), profile.meta.get(var, VarMeta())
-        return meta._replace(owner=meta.owner or spec.owner, rotation_method=meta.rotation_method or spec.rotation_method,
-                       rotation_days=meta.rotation_days or spec.rotation_days)
+        return profile.meta.get(var, VarMeta()).with_defaults(self.spec(var))
 
 
 def _rel(root: Path, path: Path) -> str:

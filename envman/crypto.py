@@ -31,18 +31,18 @@ FINGERPRINT_PREFIX = "fp1:"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**12, 8, 1
 
 
-# base64 and hashlib are imported where used: commands that show masked values never need them.
-def _b64e(data: bytes) -> str:
-    import base64
-
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
+# URL-safe base64 without padding, straight through binascii: these run once per value.
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
+def _b64e(data: bytes) -> str:
+    """What ``base64.urlsafe_b64encode`` returns, without the padding."""
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
+
+
 def _b64d(text: str) -> bytes:
-    """What ``base64.urlsafe_b64decode`` returns (padding restored), in two C calls: it runs once per value."""
+    """What ``base64.urlsafe_b64decode`` returns (padding restored)."""
     return binascii.a2b_base64((text + "=" * (-len(text) % 4)).encode("ascii").translate(_FROM_URLSAFE))
 
 

