@@ -102,9 +102,9 @@ def deployed_status(project: Any, fingerprint: str) -> dict[str, Any]:
 
     ref, _, digest = fingerprint.partition(":")
     env, _, number = ref.partition("@")
-    project.manifest.require_env(env)
     if not number.isdigit() or not digest:
         raise InvalidValue(f"not a config fingerprint: {fingerprint!r}", "expected ENV@VERSION:HASH as reported by settings.ENVMAN_FINGERPRINT")
+    project.manifest.require_env(env)
     deployed = resolve_version(project, env, number)
     current = project.store.current(env)
     matches = config_fingerprint(deployed) == fingerprint

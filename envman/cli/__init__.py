@@ -154,6 +154,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
         ctx = getattr(exc, "ctx", None)
         if ctx is not None:
             hint = f"; see `{ctx.command_path} --help`"
+        option = getattr(exc, "option_name", "") or ""
+        if isinstance(exc, click.NoSuchOption) and option[1:].replace(".", "", 1).isdigit():
+            hint = f"; a value that starts with '-' goes after `--`, e.g. `envman set ENV VAR -- {option}`"
         _fail(exc.format_message().replace("\n", " ").rstrip(".") + hint, 2)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

@@ -149,6 +149,8 @@ CASES = {
     "bad-type-choice": Case(["set", "production", "X", "1", "--type", "float"], ["--type"]),
     "history-limit": Case(["history", "--limit", "0"], ["--limit"]),
     "init-again": Case(["init"], ["already exists"]),
+    "negative-value-as-option": Case(["set", "test", "AI_REQUEST_TIMEOUT_MS", "-5"], ["No such option '-5'", "goes after `--`"]),
+    "deployed-not-a-fingerprint": Case(["status", "--deployed", "garbage"], ["not a config fingerprint", "ENV@VERSION:HASH"]),
 }
 
 
