@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from envman.credentials import parse_time
 from envman.errors import InvalidValue, TamperError, UsageError
 from envman.names import is_near_miss, near_misses
 from envman.profile import VarMeta
-from envman.schema import VAR_NAME, VarSpec, looks_secret, url_problem, validate_value
+from envman.records import Record
+from envman.schema import VarSpec, is_var_name, looks_secret, url_problem, validate_value
 
 if TYPE_CHECKING:
     from envman.manifest import Manifest
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 ERROR, WARNING = "error", "warning"
 
 
-class Rule(NamedTuple):
+class Rule(Record):
     """A rule's stable id, a short name (used by SARIF) and its one-line summary."""
 
     id: str
@@ -98,7 +99,7 @@ _KEY_VALUE = (
 _TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults", ".tpl")
 
 
-class Finding(NamedTuple):
+class Finding(Record):
     """One problem found by a rule."""
 
     rule: str  # "E001".."E011"
@@ -114,9 +115,14 @@ class Finding(NamedTuple):
                 "message": self.message, "fix": self.fix, "file": self.file}
 
 
+# Every shape above starts with one of these: most values are ruled out without compiling it.
+_KEY_STARTS = ("sk", "rk_", "gh", "github_pat_", "glpat-", "xox", "AKIA", "AIza", "hf_", "envman-sk1:", "-----BEGIN ")
+
+
 def looks_like_key(value: str) -> bool:
     """True for values shaped like a known credential (``sk-...``, ``ghp_...``, a PEM private key...)."""
-    return bool(re.match(_KEY_VALUE, value.strip(), re.VERBOSE))
+    value = value.strip()
+    return value.startswith(_KEY_STARTS) and re.match(_KEY_VALUE, value, re.VERBOSE) is not None
 
 
 def public_prefix(name: str) -> str:
@@ -126,7 +132,7 @@ def public_prefix(name: str) -> str:
 
 # -- the rule context ------------------------------------------------------------------
 
-class _Ctx(NamedTuple):
+class _Ctx(Record):
     manifest: Manifest
     profiles: dict[str, Profile]  # every environment that could be read
     selected: tuple[str, ...]
@@ -341,7 +347,7 @@ def near_miss_findings(
             continue
         shown = repr(name) if name != name.strip() or not name.isprintable() else name
         close = _close(name, schema)
-        if not VAR_NAME.match(name):
+        if not is_var_name(name):
             target = close[0] if close else ""
             what = f"{shown}{where} is not a valid variable name" + (
                 " (it has whitespace)" if name != name.strip() or any(c.isspace() for c in name) else "")
@@ -478,10 +484,14 @@ def _e009_rotation(ctx: _Ctx) -> Iterator[Finding]:
 
 # -- E010 --------------------------------------------------------------------------------
 
-def _e010_integrity(project: Project, ctx: _Ctx) -> Iterator[Finding]:
+def _e010_integrity(project: Project, ctx: _Ctx, envs: Collection[str] | None) -> Iterator[Finding]:
+    """The whole chain and every version (``envs`` None), or a writer's quick check of ``envs`` only."""
     ledger = _rel(ctx.manifest.root, ctx.manifest.data_dir / "ledger.jsonl")
     try:
-        _, problem, findings = project.store.verify_integrity()
+        if envs is None:
+            _, problem, findings = project.store.verify_integrity()
+        else:
+            problem, findings = None, project.store.integrity_of(envs)
     except TamperError as exc:
         yield Finding("E010", ERROR, "", "", exc.message, exc.hint, ledger)
         return
@@ -614,9 +624,14 @@ def _selected(manifest: Manifest, envs: Iterable[str] | None) -> tuple[str, ...]
 
 def run_checks(
     project: Project, envs: Iterable[str] | None = None, *, profiles: Mapping[str, Profile] | None = None,
-    ignore: Iterable[str] = (), now: datetime | None = None,
+    ignore: Iterable[str] = (), now: datetime | None = None, integrity: Collection[str] | None = None,
 ) -> list[Finding]:
-    """Every finding of every rule for ``envs`` (default: all environments), errors before warnings."""
+    """Every finding of every rule for ``envs`` (default: all environments), errors before warnings.
+
+    E010 walks the whole ledger and every version file; with ``integrity`` (environment
+    names) it is the quick check a writer makes of those environments instead, whose cost
+    does not grow with the history.
+    """
     manifest = project.manifest
     selected = _selected(manifest, envs)
     skip = ignored_rules(manifest, ignore)
@@ -640,11 +655,13 @@ def run_checks(
     for rule in rules:
         found.extend(rule(ctx))
     if "E010" not in skip:
-        found.extend(_e010_integrity(project, ctx))
+        found.extend(_e010_integrity(project, ctx, integrity))
     order = {e: i for i, e in enumerate(manifest.environments)}
     unique: dict[tuple[str, str, str, str], Finding] = {}
     for f in found:
-        if f.rule in skip or f.rule in per_var.get(f.var, ()) or (f.env and f.env not in selected):
+        # a quick integrity check may cover an environment that is read, not checked (promote's SRC)
+        wanted = f.env in selected or (f.rule == "E010" and f.env in (integrity or ()))
+        if f.rule in skip or f.rule in per_var.get(f.var, ()) or (f.env and not wanted):
             continue
         if not f.file:
             f = f._replace(file=ctx.profile_file(f.env) if f.env else "envman.toml")

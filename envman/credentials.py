@@ -6,10 +6,11 @@ Kept apart from lifecycle so `envman status` does not load the promote/rollback 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from envman.ops import effective_meta
 from envman.profile import VarMeta
+from envman.records import Record
 
 if TYPE_CHECKING:
     from envman.ops import Project
@@ -33,7 +34,7 @@ def due_date(rotated_at: str, days: int) -> str:
     return (when + timedelta(days=days)).date().isoformat()
 
 
-class Credential(NamedTuple):
+class Credential(Record):
     """Ownership and rotation facts of one variable in one environment (masked; safe to print)."""
 
     env: str

@@ -7,7 +7,9 @@ a diff needs no private key and can never reveal a secret.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
+
+from envman.records import Record
 
 if TYPE_CHECKING:
     from envman.profile import Profile
@@ -21,7 +23,7 @@ SHARED = "shared-secret"
 STATUSES = (ADDED, REMOVED, CHANGED, SHARED, SAME)
 
 
-class Side(NamedTuple):
+class Side(Record):
     """One variable on one side of a diff: a plain value, or a secret's masked form and fingerprint."""
 
     secret: bool
@@ -34,7 +36,7 @@ class Side(NamedTuple):
         return {"secret": False, "value": self.shown}
 
 
-class VarDiff(NamedTuple):
+class VarDiff(Record):
     """How one variable differs between the old and the new side."""
 
     name: str
@@ -53,7 +55,7 @@ class VarDiff(NamedTuple):
         }
 
 
-class ProfileDiff(NamedTuple):
+class ProfileDiff(Record):
     """The variable-by-variable comparison of ``old`` (A) with ``new`` (B)."""
 
     old_env: str

@@ -9,10 +9,11 @@ goes in and records the export in the ledger.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from envman.errors import InvalidValue, UsageError
-from envman.schema import VAR_NAME
+from envman.records import Record
+from envman.schema import is_var_name
 
 if TYPE_CHECKING:
     from envman.exporters import ExportItem
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from envman.profile import Profile
 
 
-class Selection(NamedTuple):
+class Selection(Record):
     """Which variables, under which names."""
 
     only: frozenset[str] = frozenset()
@@ -48,7 +49,7 @@ def renames(project: Project, sel: Selection) -> dict[str, list[str]]:
         if not isinstance(rename, dict) or not all(isinstance(v, str) for v in rename.values()):
             raise InvalidValue(f"[exports.{sel.service}] rename must map NEW_NAME = \"SOURCE_VAR\"", "fix envman.toml")
         for new, source in rename.items():
-            if not VAR_NAME.match(new):
+            if not is_var_name(new):
                 raise InvalidValue(f"[exports.{sel.service}] rename: invalid name {new!r}", "use upper-case letters, digits and '_'")
             out.setdefault(source, []).append(new)
     for spec in project.manifest.variables.values():
@@ -74,7 +75,7 @@ def selection(*, only: Iterable[str] = (), exclude: Iterable[str] = (), secrets:
     return Selection(_names(only), _names(exclude), secrets, service, target, plain)
 
 
-class Export(NamedTuple):
+class Export(Record):
     """Items ready for an encoder, and which variable each exported name comes from."""
 
     profile: Profile

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 from envman.crypto import sha256_hex
 from envman.errors import TamperError
+from envman.records import Record
 
 GENESIS = "0" * 64
 # Events that write a new version of an environment.
@@ -23,7 +24,7 @@ GOOD_EVENTS = frozenset({"mark-good", "verify"})
 _PREFIX = b'{"prev":"'
 
 
-class Entry(NamedTuple):
+class Entry(Record):
     """One ledger event."""
 
     seq: int
@@ -85,7 +86,7 @@ def decode(line: bytes, where: str = "ledger") -> Entry:
     )
 
 
-class ChainProblem(NamedTuple):
+class ChainProblem(Record):
     """The first place where the chain breaks."""
 
     line: int  # 1-based line number

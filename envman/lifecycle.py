@@ -9,12 +9,13 @@ was computed from). A dry run is the plan without the apply.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from envman.diff import ProfileDiff, diff_profiles
 from envman.errors import ConflictError, EnvmanError, InvalidValue, NotFound, UsageError
 from envman.ops import Change, Project, _key_ids, effective_meta, good_versions, put_value, resolve_version
 from envman.profile import Profile, SecretRecord, VarMeta
+from envman.records import Record
 from envman.schema import check_note, check_var_name
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def _summary(kind: str, detail: dict[str, Any]) -> dict[str, Any]:
 
 # -- promote -----------------------------------------------------------------------
 
-class Kept(NamedTuple):
+class Kept(Record):
     """A variable promote leaves alone in the destination, and why."""
 
     name: str
@@ -76,7 +77,7 @@ class Kept(NamedTuple):
         return {"name": self.name, "reason": self.reason}
 
 
-class PromotePlan(NamedTuple):
+class PromotePlan(Record):
     """What ``promote SRC DST`` would write, computed without writing anything."""
 
     src: str
@@ -188,8 +189,12 @@ def plan_promote(project: Project, src: str, dst: str, *, force: bool = False, a
     draft, kept = promoted(project, source, target, now=_now())
     draft = draft._replace(version=target.version + 1)
     diff = diff_profiles(target, draft)
-    # project-wide findings (env "") count too: a broken ledger must not be written on
-    findings = tuple(f for f in run_checks(project, [dst], profiles={dst: draft}) if f.env in (dst, "")) if not diff.empty else ()
+    # project-wide findings (env "") count too: a broken ledger must not be written on. Integrity is the
+    # writers' quick check of both environments (the full chain walk, `check`'s, grows with the history)
+    findings: tuple[Finding, ...] = ()
+    if not diff.empty:
+        checked = run_checks(project, [dst], profiles={dst: draft}, integrity=(src, dst))
+        findings = tuple(f for f in checked if f.env in (src, dst, ""))
     return PromotePlan(
         src=src, dst=dst, src_version=source.version, dst_version=target.version,
         src_good=source.version in good_versions(project, src), forced=force,
@@ -215,7 +220,7 @@ def apply_promote(project: Project, plan: PromotePlan) -> Change:
 
 # -- rollback ----------------------------------------------------------------------
 
-class RollbackPlan(NamedTuple):
+class RollbackPlan(Record):
     """What ``rollback ENV`` would write: version ``target_version``'s set as a new version."""
 
     env: str
@@ -290,7 +295,7 @@ def apply_rollback(project: Project, plan: RollbackPlan) -> Change:
 
 # -- mark-good ---------------------------------------------------------------------
 
-class MarkGood(NamedTuple):
+class MarkGood(Record):
     """The attestation written by ``mark-good``."""
 
     entry: Entry
@@ -439,7 +444,7 @@ def set_owner(
 
 # -- handoff -----------------------------------------------------------------------
 
-class Event(NamedTuple):
+class Event(Record):
     """A ledger entry reduced to what a hand-over note shows (names and masked ids only)."""
 
     seq: int
@@ -462,7 +467,7 @@ class Event(NamedTuple):
                 "changed": list(self.changed), "summary": self.summary, "note": self.note}
 
 
-class Verification(NamedTuple):
+class Verification(Record):
     """The newest ``verify`` ledger event of a version, as recorded (the probe masks keys)."""
 
     ok: bool
@@ -489,7 +494,7 @@ class Verification(NamedTuple):
         return {"ok": self.ok, "time": self.time, "actor": self.actor, "detail": self.detail}
 
 
-class Handoff(NamedTuple):
+class Handoff(Record):
     """The short factual hand-over record of one environment (no plaintext anywhere)."""
 
     project: str

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from envman.errors import InvalidValue, NotFound, ProjectNotFound
-from envman.schema import PROJECT_ID, VarSpec, check_env_name, spec_from_toml
+from envman.records import Record
+from envman.schema import VarSpec, check_env_name, is_project_id, spec_from_toml
 
 MANIFEST = "envman.toml"
 DEFAULT_ENVS = ("test", "staging", "production")
 
 
-class Manifest(NamedTuple):
-    """The parsed, validated envman.toml (a NamedTuple: cheaper to define at start-up than a dataclass)."""
+class Manifest(Record):
+    """The parsed, validated envman.toml."""
 
     root: Path
     project: str
@@ -88,7 +89,7 @@ def parse_manifest(root: Path, data: dict[str, Any]) -> Manifest:
     """Validate the raw TOML mapping of envman.toml."""
     project = _table(data, "project")
     pid = project.get("id")
-    if not isinstance(pid, str) or not PROJECT_ID.match(pid):
+    if not isinstance(pid, str) or not is_project_id(pid):
         raise InvalidValue(f"{MANIFEST}: [project] id is missing or invalid", "use lower-case letters, digits, '.', '_' or '-'")
     envs = project.get("environments", list(DEFAULT_ENVS))
     if not isinstance(envs, list) or not envs or not all(isinstance(e, str) for e in envs):

@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from envman.errors import EnvmanError, InvalidValue, NotFound, UsageError
 from envman.manifest import Manifest, load_manifest
 from envman.profile import Profile, SecretRecord, VarMeta
+from envman.records import Record
 from envman.schema import VarSpec, check_var_name, validate_value
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ def good_versions(project: Project, env: str) -> list[int]:
 
 # -- reading -------------------------------------------------------------------
 
-class Row(NamedTuple):
+class Row(Record):
     """One variable as shown to a user."""
 
     name: str
@@ -190,7 +191,7 @@ def show(project: Project, env: str, *, reveal: bool = False, version: str = "la
     return profile, [row(project, profile, var, reveal=reveal) for var in profile.names()]
 
 
-class EnvStatus(NamedTuple):
+class EnvStatus(Record):
     env: str
     version: int
     good: int | None
@@ -319,7 +320,7 @@ def _unknown_var(project: Project, var: str) -> InvalidValue:
     return InvalidValue(f"{var} is not in the schema of envman.toml", hint + "to add it, re-run with --type TYPE (e.g. --type string)")
 
 
-class Change(NamedTuple):
+class Change(Record):
     """The result of a write: the new profile and its ledger entry."""
 
     profile: Profile
@@ -486,7 +487,7 @@ def _differs(old: Profile, new: Profile, var: str) -> bool:
 
 # -- init ------------------------------------------------------------------------
 
-class InitResult(NamedTuple):
+class InitResult(Record):
     root: Path
     created: bool
     envs: list[str]
@@ -508,11 +509,11 @@ def init_project(
     from envman.crypto import generate_keypair, new_salt
     from envman.fsutil import atomic_write
     from envman.manifest import DEFAULT_ENVS, MANIFEST, edit_manifest, render_new_manifest
-    from envman.schema import PROJECT_ID, check_env_name
+    from envman.schema import check_env_name, is_project_id
 
     for env in envs or []:
         check_env_name(env)
-    if project_id is not None and not PROJECT_ID.match(project_id):
+    if project_id is not None and not is_project_id(project_id):
         raise InvalidValue(f"invalid project id {project_id!r}", "use lower-case letters, digits, '.', '_' or '-'")
     manifest_path = root / MANIFEST
     created = not manifest_path.exists()

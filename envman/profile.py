@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from envman.errors import TamperError
-from envman.schema import VAR_NAME
+from envman.records import Record
+from envman.schema import is_var_name
 
 if TYPE_CHECKING:
     from envman.schema import VarSpec
@@ -14,11 +15,7 @@ if TYPE_CHECKING:
 FORMAT = 1
 
 
-# The records below are NamedTuples, not dataclasses: every command builds these
-# classes at start-up, and a frozen dataclass costs ~4x as much to create.
-
-
-class SecretRecord(NamedTuple):
+class SecretRecord(Record):
     """A secret as stored: ciphertext plus what may be shown without the key."""
 
     ciphertext: str
@@ -32,7 +29,7 @@ class SecretRecord(NamedTuple):
         return {"ciphertext": self.ciphertext, "masked": self.masked, "fingerprint": self.fingerprint}
 
 
-class VarMeta(NamedTuple):
+class VarMeta(Record):
     """Per-environment ownership and rotation facts of one variable."""
 
     owner: str = ""
@@ -60,7 +57,7 @@ class VarMeta(NamedTuple):
         )
 
 
-class Profile(NamedTuple):
+class Profile(Record):
     """The full set of values of one environment at one version."""
 
     project: str
@@ -148,7 +145,7 @@ def profile_from_mapping(where: str, data: dict[str, Any]) -> Profile:
     if not isinstance(secrets, dict) or not isinstance(meta, dict):
         raise _bad(where, "[secrets] and [meta] must be tables")
     for name in (*values, *secrets, *meta):
-        if not VAR_NAME.match(name):
+        if not is_var_name(name):
             raise _bad(where, f"invalid variable name {name!r}")
     metas: dict[str, VarMeta] = {}
     for name, raw in meta.items():

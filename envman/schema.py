@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-import re
-from typing import NamedTuple
-
 from envman.errors import InvalidValue
+from envman.records import Record
 
-# `\Z`, never `$`: `$` also matches before a trailing newline, so "A\n" would pass.
-ENV_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}\Z")
-VAR_NAME = re.compile(r"[A-Z_][A-Z0-9_]*\Z")
-PROJECT_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}\Z")
+# Names are checked with str methods, not regular expressions: compiling a pattern costs
+# more start-up time than a command spends checking every name it reads. ASCII only.
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_DIGITS = "0123456789"
+_ENV_CHARS = _LOWER + _DIGITS + "-"
+_VAR_CHARS = _UPPER + _DIGITS + "_"
+_PROJECT_CHARS = _LOWER + _DIGITS + "._-"
+
+
+def is_env_name(name: str) -> bool:
+    """An environment name: a lower-case letter, then up to 31 lower-case letters, digits or '-'."""
+    return 0 < len(name) <= 32 and name[0] in _LOWER and not name.strip(_ENV_CHARS)
+
+
+def is_var_name(name: str) -> bool:
+    """A variable name: upper-case letters, digits and '_', not starting with a digit."""
+    return bool(name) and name[0] in _UPPER + "_" and not name.strip(_VAR_CHARS)
+
+
+def is_project_id(name: str) -> bool:
+    """A project id: a lower-case letter or digit, then up to 63 of those or '.', '_', '-'."""
+    return 0 < len(name) <= 64 and name[0] in _LOWER + _DIGITS and not name.strip(_PROJECT_CHARS)
+
 
 TYPES = ("secret", "url", "model", "duration_ms", "log_level", "string", "int", "bool")
 LOG_LEVELS = frozenset(
@@ -24,13 +42,14 @@ MAX_VALUE_BYTES = 1024 * 1024
 # exported number can hold (and what int() converts without hitting Python's digit limit).
 MAX_INT = 2**63 - 1
 
-# Names that hold credentials by convention; such variables are stored encrypted.
-_SECRET_NAME = re.compile(r"(^|_)(KEY|SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIALS?|PRIVATE)(_|\Z)|PASSWORD")
+# Names that hold credentials by convention (a whole '_'-separated word, or PASSWORD
+# anywhere); such variables are stored encrypted.
+_SECRET_WORDS = frozenset({"KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL", "CREDENTIALS", "PRIVATE"})
 
 
 def check_env_name(name: str) -> str:
     """Return ``name`` if it is a valid environment name, else raise."""
-    if not ENV_NAME.match(name):
+    if not is_env_name(name):
         raise InvalidValue(
             f"invalid environment name {name!r}",
             "use 1-32 characters: a lower-case letter, then lower-case letters, digits or '-'",
@@ -40,7 +59,7 @@ def check_env_name(name: str) -> str:
 
 def check_var_name(name: str) -> str:
     """Return ``name`` if it is a valid variable name, else raise."""
-    if not VAR_NAME.match(name):
+    if not is_var_name(name):
         raise InvalidValue(
             f"invalid variable name {name!r}",
             "use upper-case letters, digits and '_', not starting with a digit",
@@ -50,10 +69,10 @@ def check_var_name(name: str) -> str:
 
 def looks_secret(name: str) -> bool:
     """True for names that conventionally hold credentials (``*_KEY``, ``*_TOKEN``...)."""
-    return bool(_SECRET_NAME.search(name))
+    return "PASSWORD" in name or not _SECRET_WORDS.isdisjoint(name.split("_"))
 
 
-class VarSpec(NamedTuple):
+class VarSpec(Record):
     """One variable of the schema in envman.toml."""
 
     name: str

@@ -10,11 +10,12 @@ the version known good. httpx is imported only by ``envman.probe``, when it runs
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from envman.checks import ERROR, Finding, run_checks
 from envman.errors import InvalidValue, NotFound
-from envman.schema import VAR_NAME
+from envman.records import Record
+from envman.schema import is_var_name
 
 if TYPE_CHECKING:
     from envman.ledger import Entry
@@ -35,7 +36,7 @@ _ROLES = {
 }
 
 
-class ProbeTarget(NamedTuple):
+class ProbeTarget(Record):
     """Which variables feed the probe, and the routes it calls."""
 
     base_url_var: str
@@ -50,7 +51,7 @@ def _pick(manifest: Manifest, key: str) -> str:
     typ, word = _ROLES[key]
     named = manifest.probe.get(key)
     if named is not None:
-        if not isinstance(named, str) or not VAR_NAME.match(named):
+        if not isinstance(named, str) or not is_var_name(named):
             raise InvalidValue(f"envman.toml: [probe] {key} must be a variable name", "e.g. base_url_var = \"ALLTKN_BASE_URL\"")
         if named not in manifest.variables:
             raise InvalidValue(f"envman.toml: [probe] {key} names {named}, which is not in the schema", "fix the name in [probe]")
@@ -88,7 +89,7 @@ def probe_target(manifest: Manifest) -> ProbeTarget:
     )
 
 
-class VerifyResult(NamedTuple):
+class VerifyResult(Record):
     """What verify found: the checks, the probe (None when checks stopped it) and its ledger entry."""
 
     env: str

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from envman.cli import CONTEXT
-from envman.cli.core import open_project
+from envman.cli.common import open_project
 from envman.errors import NotFound, UsageError
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from envman.cli import CONTEXT, run_with_exit
-from envman.cli.core import json_option, open_project, read_value
+from envman.cli.common import json_option, open_project, read_value
 from envman.cli.output import emit_json, note, style
 from envman.errors import UsageError
 

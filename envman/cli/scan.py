@@ -8,7 +8,7 @@ import sys
 import click
 
 from envman.cli import CONTEXT, run_with_exit
-from envman.cli.core import open_project
+from envman.cli.common import open_project
 from envman.cli.output import emit_json, note, style
 from envman.errors import UsageError
 

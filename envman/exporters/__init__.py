@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import NamedTuple
 
 from envman.errors import UsageError
 from envman.exporters._common import ExportContext, ExportItem, ExportOptions
+from envman.records import Record
 
 __all__ = ["FORMATS", "ExportItem", "ExportOptions", "Format", "render", "stream"]
 
 Encoder = Callable[[Iterable[ExportItem], ExportContext], Iterator[str]]
 
 
-class Format(NamedTuple):
+class Format(Record):
     """A registered export target: where its encoder lives and what it is for."""
 
     name: str

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from envman.errors import ExportRefused
+from envman.records import Record
 
 # `\Z`, not `$`: `$` also matches before a trailing newline, which would let
 # "NAME\n" through and inject a line into the export.
@@ -23,7 +24,7 @@ ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 MAX_ARG_STRLEN = 32 * 4096
 
 
-class ExportItem(NamedTuple):
+class ExportItem(Record):
     """One variable to export; ``repr`` masks the value of a secret."""
 
     name: str
@@ -35,7 +36,7 @@ class ExportItem(NamedTuple):
         return f"ExportItem(name={self.name!r}, value={shown}, secret={self.secret})"
 
 
-class ExportOptions(NamedTuple):
+class ExportOptions(Record):
     """Per-target settings; every field has a default that suits most projects."""
 
     # Kubernetes object name; default "<project>-<env>" (must be a DNS-1123 subdomain).
@@ -48,7 +49,7 @@ class ExportOptions(NamedTuple):
     vercel_environment: str | None = None
 
 
-class ExportContext(NamedTuple):
+class ExportContext(Record):
     """What every encoder receives besides the items."""
 
     fmt: str

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
+
+from envman.records import Record
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
     from contextlib import AbstractContextManager
     from typing import Protocol
 
@@ -14,7 +16,7 @@ if TYPE_CHECKING:
     from envman.profile import Profile
 
 
-class Head(NamedTuple):
+class Head(Record):
     """The newest ledger entry plus indexes derived from the ledger (rebuildable; never changed in place)."""
 
     seq: int = 0
@@ -24,7 +26,7 @@ class Head(NamedTuple):
     good: dict[str, list[list[int]]] = {}  # noqa: RUF012 - shared, never changed in place; env -> [[version, seq], ...]
 
 
-class Finding(NamedTuple):
+class Finding(Record):
     """An integrity problem found by ``verify_integrity``."""
 
     env: str
@@ -67,6 +69,8 @@ if TYPE_CHECKING:
         def transaction(self) -> AbstractContextManager[Transaction]: ...
 
         def verify_integrity(self) -> tuple[int, ChainProblem | None, list[Finding]]: ...
+
+        def integrity_of(self, envs: Iterable[str]) -> list[Finding]: ...
 
         def repair(self) -> list[str]: ...
 

@@ -18,7 +18,7 @@ take the lock and never read the history.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
@@ -321,6 +321,52 @@ class FileStore:
                 self._roll_forward(Entry(seq=0, time="", actor="", event="set", env=env, version=number))
 
     # -- integrity ---------------------------------------------------------
+    def check_current(self, profile: Profile, expected: int) -> None:
+        """Raise TamperError unless ``profile`` is version ``expected`` exactly as envman wrote it (one extra read).
+
+        Compared with its version file as data, not bytes, so a checkout that changed only
+        line endings is not mistaken for an edit.
+        """
+        rel = self._rel(self.profile_path(profile.env))
+        if profile.version != expected:
+            raise TamperError(
+                f"{rel} is at version {profile.version} but the ledger's newest is {expected}",
+                "an older file was put back or it was written outside envman; " + _REPAIR,
+            )
+        try:
+            as_written = not profile.version or self.version(profile.env, profile.version) == profile
+        except (NotFound, TamperError):
+            as_written = False
+        if not as_written:
+            raise TamperError(
+                f"{rel} was edited outside envman (it differs from version {profile.version} as envman wrote it)",
+                "`envman ledger verify` shows it; restore the file from git, or `envman repair` puts the written version back",
+            )
+
+    def integrity_of(self, envs: Iterable[str]) -> list[Finding]:
+        """What a writer checks before it writes, for ``envs``: cost independent of the history.
+
+        The head against the ledger's size (entries cut or added), and each current profile
+        against its version file. Hashes are not recomputed: `verify_integrity` (``check``,
+        ``ledger verify``) walks the whole chain for that.
+        """
+        findings: list[Finding] = []
+        with shared_lock(self.lock_path):
+            head = self._read_head_file_quiet(findings)
+            if head is not None:
+                size = self._ledger_size()
+                if size < head.size:
+                    findings.append(Finding("", f"the ledger is {head.size - size} bytes shorter than its head records: entries were removed"))
+                elif size > head.size:
+                    findings.append(Finding("", "the ledger has entries after its recorded head (an interrupted write)", kind="crash"))
+            versions = head.versions if head is not None else {}
+            for env in envs:
+                try:
+                    self.check_current(self.current(env), versions.get(env, 0))
+                except TamperError as exc:
+                    findings.append(Finding(env, exc.message, exc.hint))
+        return findings
+
     def verify_integrity(self) -> tuple[int, ChainProblem | None, list[Finding]]:
         """Check the chain, the head, every version file and every current profile.
 
@@ -546,30 +592,9 @@ class FileTransaction:
 
     def current(self, env: str) -> Profile:
         profile = self.store.current(env)
-        expected = self.head.versions.get(env, 0)
-        rel = self.store._rel(self.store.profile_path(env))
-        if profile.version != expected:
-            raise TamperError(
-                f"{rel} is at version {profile.version} but the ledger's newest is {expected}",
-                "an older file was put back or it was written outside envman; " + _REPAIR,
-            )
-        if profile.version and not self._as_written(profile):
-            # writing on top would record the hand edit in a new version as if envman had made it
-            raise TamperError(
-                f"{rel} was edited outside envman (it differs from version {profile.version} as envman wrote it)",
-                "`envman ledger verify` shows it; restore the file from git, or `envman repair` puts the written version back",
-            )
+        # writing on top of a hand edit would record it in a new version as if envman had made it
+        self.store.check_current(profile, self.head.versions.get(env, 0))
         return profile
-
-    def _as_written(self, profile: Profile) -> bool:
-        """True when the current profile holds what envman wrote as its version file (one extra read).
-
-        Compared as data, not bytes, so a checkout that changed only line endings is not mistaken for an edit.
-        """
-        try:
-            return self.store.version(profile.env, profile.version) == profile
-        except (NotFound, TamperError):
-            return False
 
     def _append(self, entry: Entry) -> Entry:
         from envman.ledger import encode

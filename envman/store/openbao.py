@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -620,6 +620,17 @@ class OpenBaoStore:
         for env in self.manifest.environments:
             findings.extend(self._check_current(env, newest.get(env), problem is None, published))
         return count, problem, findings
+
+    def integrity_of(self, envs: Iterable[str]) -> list[Finding]:
+        """The findings of the full check that concern ``envs`` or the whole ledger.
+
+        The files backend compares sizes it can read locally; here the chain itself is read.
+        """
+        _, problem, findings = self.verify_integrity()
+        if problem is not None:
+            findings = [Finding("", f"ledger chain broken: {problem.message}"), *findings]
+        wanted = {"", *envs}
+        return [f for f in findings if f.env in wanted]
 
     def _check_version(self, record: _Record, published: int) -> list[Finding]:
         entry = record.entry

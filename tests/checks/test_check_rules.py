@@ -577,6 +577,21 @@ def test_looks_like_key(value: str, key: bool) -> None:
     assert looks_like_key(value) is key
 
 
+_SHAPES = st.sampled_from(["sk-", "sk_live_", "rk_test_", "ghp_", "github_pat_", "glpat-", "xoxb-", "AKIA", "AIza", "hf_",
+                           "envman-sk1:", "-----BEGIN RSA PRIVATE KEY-----", "", " ", "s", "gh", "AKI", "-----BEGIN"])
+
+
+@given(_SHAPES, st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_- :", max_size=50))
+def test_looks_like_key_prefix_screen_agrees_with_the_pattern(prefix: str, rest: str) -> None:
+    """The prefix screen before the pattern never changes the answer."""
+    import re
+
+    from envman.checks import _KEY_VALUE
+
+    value = prefix + rest
+    assert looks_like_key(value) is (re.match(_KEY_VALUE, value.strip(), re.VERBOSE) is not None)
+
+
 def test_e011_keys_file_readable_by_others(seeded: Any) -> None:
     """The private keys file (ENVMAN_KEYS_FILE) with mode 0644 is an error; 0600 passes."""
     seeded.keys_file.chmod(0o644)

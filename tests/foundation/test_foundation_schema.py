@@ -18,6 +18,9 @@ from envman.schema import (
     check_var_name,
     coerce,
     infer_type,
+    is_env_name,
+    is_project_id,
+    is_var_name,
     looks_secret,
     spec_from_toml,
     url_problem,
@@ -82,6 +85,30 @@ def test_var_name_accepted_exactly_when_it_matches_the_whole_pattern(name: str) 
 def test_looks_secret_follows_naming_conventions(name: str, secret: bool) -> None:
     """Credential-like names (…_KEY, …_TOKEN, …PASSWORD…) are secrets; look-alike words are not."""
     assert looks_secret(name) is secret
+
+
+_NAME_TEXT = st.one_of(st.text(max_size=40), st.text(alphabet="abcxyzABCXYZ019_-.\n", max_size=70),
+                      st.sampled_from(ODD_ENV_NAMES + ODD_VAR_NAMES))
+
+
+@settings(deadline=None)
+@given(_NAME_TEXT)
+def test_name_checks_agree_with_the_patterns(name: str) -> None:
+    """The str-method name checks accept exactly what the documented patterns match in whole."""
+    assert is_env_name(name) is bool(re.fullmatch(r"[a-z][a-z0-9-]{0,31}", name))
+    assert is_var_name(name) is bool(re.fullmatch(r"[A-Z_][A-Z0-9_]*", name))
+    assert is_project_id(name) is bool(re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,63}", name))
+
+
+_WORDS = st.sampled_from(["KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL", "CREDENTIALS",
+                          "PRIVATE", "API", "KEYS", "MONKEY", "X", "", "PASSWORDS", "A1"])
+
+
+@given(st.lists(_WORDS, max_size=5).map("_".join) | st.text(alphabet="AEKPSWY_D", max_size=20))
+def test_looks_secret_agrees_with_the_naming_pattern(name: str) -> None:
+    """A credential word as a whole '_'-separated part, or PASSWORD anywhere: the rule as a pattern."""
+    pattern = r"(^|_)(KEY|SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|CREDENTIALS?|PRIVATE)(_|\Z)|PASSWORD"
+    assert looks_secret(name) is bool(re.search(pattern, name))
 
 
 # -- values -----------------------------------------------------------------------

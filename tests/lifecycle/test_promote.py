@@ -146,8 +146,9 @@ def test_check_errors_block_the_write(project_api, live, monkeypatch: pytest.Mon
     """Error-level findings on the would-be DST refuse the promote (even with --force); warnings do not."""
     from envman import checks
 
-    def fake(project, envs=None, *, profiles=None, ignore=(), now=None):  # type: ignore[no-untyped-def]
+    def fake(project, envs=None, *, profiles=None, ignore=(), now=None, integrity=None):  # type: ignore[no-untyped-def]
         assert profiles is not None and set(profiles) == {"production"}  # the would-be profile is what is checked
+        assert integrity == ("staging", "production")  # both environments read get the writers' integrity check
         return [checks.Finding("E007", "error", "production", "AI_LOG_LEVEL", "unknown log level", "use info"),
                 checks.Finding("E009", "warning", "production", "ALLTKN_API_KEY", "rotation due soon", "rotate it")]
 
@@ -236,3 +237,46 @@ def test_cli_dry_run_reports_a_refusal(live, cli) -> None:  # type: ignore[no-un
     r = cli("promote", "staging", "production", "--dry-run")
     assert r.exit_code == 2 and "not known good" in r.stderr and "envman verify staging" in r.stderr
     assert "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("damage", ["edit source", "edit destination", "older destination", "cut ledger"])
+def test_integrity_of_both_environments_blocks_the_write(live, damage: str) -> None:  # type: ignore[no-untyped-def]
+    """A hand-edited SRC or DST, an older DST file put back, or a cut ledger: the plan holds an E010 error and nothing is written."""
+    p = live.open()
+    set_var(p, "staging", "AI_LOG_LEVEL", "warn")
+    set_var(p, "production", "AI_REQUEST_TIMEOUT_MS", "30000")
+    envs = live.root / "environments"
+    if damage == "edit source":
+        path = envs / "staging.toml"
+        path.write_text(path.read_text().replace('"warn"', '"error"'))
+    elif damage == "edit destination":
+        path = envs / "production.toml"
+        path.write_text(path.read_text().replace('"30000"', '"31000"'))
+    elif damage == "older destination":
+        number = p.store.current("production").version - 1
+        (envs / "production.toml").write_bytes((envs / "versions" / "production" / f"{number:06d}.toml").read_bytes())
+    else:
+        ledger = envs / "ledger.jsonl"
+        lines = ledger.read_bytes().splitlines(keepends=True)
+        ledger.write_bytes(b"".join(lines[:-1]))
+    before = live.snapshot()
+    plan = plan_promote(p, "staging", "production", force=True)
+    assert [f.rule for f in plan.errors] and {f.rule for f in plan.errors} == {"E010"}, plan.errors
+    with pytest.raises(UsageError, match="E010"):
+        apply_promote(p, plan)
+    assert live.snapshot() == before
+
+
+def test_integrity_check_does_not_walk_the_history(project_api, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """promote's integrity check reads the head and the two environments, not the whole chain (`check` does that)."""
+    p = project_api
+
+    def walk() -> None:
+        raise AssertionError("promote walked the whole ledger")
+
+    monkeypatch.setattr(p.store, "verify_integrity", walk)
+    set_var(p, "staging", "AI_LOG_LEVEL", "warn")
+    plan = plan_promote(p, "staging", "production", force=True)
+    assert not plan.errors
+    apply_promote(p, plan)
+    assert p.store.current("production").values["AI_LOG_LEVEL"] == "warn"
