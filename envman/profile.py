@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from envman.errors import TamperError
@@ -130,8 +131,25 @@ def _secret(where: str, raw: object) -> SecretRecord:
     raise _bad(where, "a secret needs ciphertext, masked and fingerprint strings")
 
 
-def profile_from_mapping(where: str, data: dict[str, Any]) -> Profile:
-    """Validate a parsed profile mapping; every malformation names the file."""
+def _var_meta(where: str, name: str, raw: object) -> VarMeta:
+    if not isinstance(raw, dict):
+        raise _bad(where, f"[meta.{name}] must be a table")
+    strings = [raw.get(k, "") for k in ("owner", "rotation_method", "rotated_at", "note")]
+    days = raw.get("rotation_days", 0)
+    if not all(isinstance(v, str) for v in strings) or not isinstance(days, int) or isinstance(days, bool):
+        raise _bad(where, f"[meta.{name}] has a field of the wrong type")
+    owner, method, rotated_at, note = strings
+    rollback = _secret(where, raw["rollback"]) if "rollback" in raw else None
+    return VarMeta(owner, method, days, rotated_at, note, rollback)
+
+
+def profile_from_mapping(
+    where: str, data: dict[str, Any], *, secrets: dict[str, SecretRecord] | None = None, meta: dict[str, VarMeta] | None = None,
+) -> Profile:
+    """Validate a parsed profile mapping; every malformation names the file.
+
+    ``secrets`` and ``meta``: those tables, already read as records under valid names (``data`` then holds neither).
+    """
     if data.get("format") != FORMAT:
         raise _bad(where, f"unknown format {data.get('format')!r}")
     project, env, version = data.get("project"), data.get("environment"), data.get("version")
@@ -139,24 +157,18 @@ def profile_from_mapping(where: str, data: dict[str, Any]) -> Profile:
         raise _bad(where, "project and environment must be strings")
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise _bad(where, "version must be a whole number")
-    values, secrets, meta = data.get("values", {}), data.get("secrets", {}), data.get("meta", {})
+    values, raw_secrets, raw_meta = data.get("values", {}), data.get("secrets", {}), data.get("meta", {})
     if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
         raise _bad(where, "[values] must hold strings")
-    if not isinstance(secrets, dict) or not isinstance(meta, dict):
+    if not isinstance(raw_secrets, dict) or not isinstance(raw_meta, dict):
         raise _bad(where, "[secrets] and [meta] must be tables")
-    for name in (*values, *secrets, *meta):
+    for name in (*values, *([] if secrets is not None else raw_secrets), *([] if meta is not None else raw_meta)):
         if not is_var_name(name):
             raise _bad(where, f"invalid variable name {name!r}")
-    metas: dict[str, VarMeta] = {}
-    for name, raw in meta.items():
-        if not isinstance(raw, dict):
-            raise _bad(where, f"[meta.{name}] must be a table")
-        strings = {k: raw.get(k, "") for k in ("owner", "rotation_method", "rotated_at", "note")}
-        days = raw.get("rotation_days", 0)
-        if not all(isinstance(v, str) for v in strings.values()) or not isinstance(days, int) or isinstance(days, bool):
-            raise _bad(where, f"[meta.{name}] has a field of the wrong type")
-        rollback = _secret(where, raw["rollback"]) if "rollback" in raw else None
-        metas[name] = VarMeta(rotation_days=days, rollback=rollback, **strings)
+    if secrets is None:
+        secrets = {k: _secret(where, v) for k, v in raw_secrets.items()}
+    if meta is None:
+        meta = {name: _var_meta(where, name, raw) for name, raw in raw_meta.items()}
     ledger = data.get("ledger", {})
     if not isinstance(ledger, dict) or not isinstance(ledger.get("seq", 0), int) or not isinstance(ledger.get("hash", ""), str):
         raise _bad(where, "[ledger] must hold seq and hash")
@@ -165,8 +177,8 @@ def profile_from_mapping(where: str, data: dict[str, Any]) -> Profile:
         env=env,
         version=version,
         values=dict(values),
-        secrets={k: _secret(where, v) for k, v in secrets.items()},
-        meta=metas,
+        secrets=secrets,
+        meta=meta,
         ledger_seq=ledger.get("seq", 0),
         ledger_hash=ledger.get("hash", ""),
     )
@@ -180,7 +192,14 @@ def profile_from_toml(where: str, raw: bytes) -> Profile:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _bad(where, f"not valid UTF-8 TOML ({type(exc).__name__})") from None
-    data = read_simple_toml(text)
+    secrets: dict[str, SecretRecord] | None = None
+    meta: dict[str, VarMeta] | None = None
+    data: dict[str, Any] | None = None
+    read = _read_profile_text(text)
+    if read is not None:
+        data, secrets, meta = read
+    else:
+        data = read_simple_toml(text)
     if data is None:
         import tomllib
 
@@ -188,7 +207,7 @@ def profile_from_toml(where: str, raw: bytes) -> Profile:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise _bad(where, f"not valid UTF-8 TOML ({type(exc).__name__})") from None
-    return profile_from_mapping(where, data)
+    return profile_from_mapping(where, data, secrets=secrets, meta=meta)
 
 
 # -- a fast reader for the TOML envman writes ------------------------------------
@@ -211,6 +230,14 @@ def _pattern(name: str, source: str) -> re.Pattern[str]:
     if name not in _patterns:
         _patterns[name] = re.compile(source)
     return _patterns[name]
+
+
+# control characters other than tab and newline (CR included): TOML wants them escaped
+_CONTROL = tuple(chr(c) for c in (*range(9), *range(11, 32), 127))
+
+
+def _has_control(text: str) -> bool:
+    return any(c in text for c in _CONTROL)  # one fast scan per character: quicker than a character class
 
 
 class _NotSimple(Exception):
@@ -260,8 +287,7 @@ def _simple_value(value: str) -> Any:
 
 def read_simple_toml(text: str) -> dict[str, Any] | None:
     """``text`` parsed like ``tomllib.loads`` if it uses only the subset envman writes, else None."""
-    # control characters other than tab and newline (CR included): TOML wants them escaped
-    if _pattern("control", r"[\x00-\x08\x0b-\x1f\x7f]").search(text):
+    if _has_control(text):
         return None
     root: dict[str, Any] = {}
     table = root
@@ -294,6 +320,78 @@ def read_simple_toml(text: str) -> dict[str, Any] | None:
     except _NotSimple:
         return None
     return root
+
+
+# Secrets and their meta tables are most of a large profile, and envman writes each
+# the same way. A run of such blocks is matched and split by regular expressions in
+# one pass each, not line by line. A run holds only blocks exactly as envman writes
+# them (no escapes, no quote inside a value, nothing left over); the text after it
+# goes to the line reader, and a table outside its run sends the whole file there.
+_FIELD = r'"(.*)"\n'  # `.` is much faster than a negated class; quotes are counted after the match
+_SECRET_FIELDS = "ciphertext = " + _FIELD + "masked = " + _FIELD + "fingerprint = " + _FIELD
+_NAME = r"([A-Z_][A-Z0-9_]*)"  # a valid variable name: others end the run
+_SECRET_BLOCK = r"\[secrets\." + _NAME + r"\]\n" + _SECRET_FIELDS + r"\n?"
+_META_BLOCK = (
+    r"\[meta\." + _NAME + r"\]\n(?:owner = " + _FIELD + ")?(?:rotation_method = " + _FIELD + ")?"
+    r"(?:rotation_days = ([1-9][0-9]{0,8})\n)?(?:rotated_at = " + _FIELD + ")?(?:note = " + _FIELD + r")?\n?"
+    r"(\[meta\.\1\.rollback\]\n" + _SECRET_FIELDS + r"\n?)?"
+)
+
+
+def _run(text: str, header: str, block: str) -> tuple[list[Any], str, str] | None:
+    """The blocks of the run that starts at the first ``header`` line, as findall tuples; the run; the rest."""
+    start = text.find("\n" + header) + 1
+    if not start:
+        return None
+    run = _pattern(header + "run", f"(?:{block})+").match(text, start)
+    if run is None or text[run.end():run.end() + 1] not in ("", "["):  # lines after a block would belong to it
+        return None
+    body = run.group()
+    if "\\" in body:
+        return None
+    return _pattern(header, block).findall(body), body, text[:start] + text[run.end():]
+
+
+def _secret_run(text: str) -> tuple[dict[str, SecretRecord], str] | None:
+    found = _run(text, "[secrets.", _SECRET_BLOCK)
+    if found is None:
+        return None
+    blocks, body, rest = found
+    secrets = {b[0]: SecretRecord._make(b[1:]) for b in blocks}
+    if len(secrets) != len(blocks) or body.count('"') != 6 * len(blocks):  # a duplicate, or a quote inside a value
+        return None
+    return secrets, rest
+
+
+def _meta_run(text: str) -> tuple[dict[str, VarMeta], str] | None:
+    found = _run(text, "[meta.", _META_BLOCK)
+    if found is None:
+        return None
+    blocks, body, rest = found
+    meta: dict[str, VarMeta] = {}
+    for name, owner, method, days, rotated_at, note, rollback, ciphertext, masked, fingerprint in blocks:
+        record = SecretRecord(ciphertext, masked, fingerprint) if rollback else None
+        meta[name] = VarMeta(owner, method, int(days) if days else 0, rotated_at, note, record)
+    # `.*` runs to a line's last quote, so a quote inside a value is inside what it took
+    if len(meta) != len(blocks) or '"' in "".join(chain.from_iterable(blocks)):
+        return None
+    return meta, rest
+
+
+def _read_profile_text(text: str) -> tuple[dict[str, Any], dict[str, SecretRecord] | None, dict[str, VarMeta] | None] | None:
+    """``text`` parsed like ``tomllib.loads``, with the secret and meta tables as records; None when it is not what envman writes."""
+    if _has_control(text):
+        return None
+    secrets = _secret_run(text)
+    if secrets is not None:
+        text = secrets[1]
+    meta = _meta_run(text)
+    if meta is not None:
+        text = meta[1]
+    data = read_simple_toml(text)
+    if data is None or (secrets is not None and "secrets" in data) or (meta is not None and "meta" in data):
+        return None
+    return data, (secrets[0] if secrets else None), (meta[0] if meta else None)
 
 
 def empty_profile(project: str, env: str) -> Profile:

@@ -14,6 +14,7 @@ defaults and keyword arguments are checked as usual.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar, Self, dataclass_transform
 
 try:  # the C accessor namedtuple uses; a property over itemgetter where it is missing
@@ -62,6 +63,11 @@ class Record(tuple, metaclass=_RecordType):  # type: ignore[type-arg]
                 raise TypeError(f"{cls.__name__} needs {field}")
         if kwargs:
             raise TypeError(f"{cls.__name__} has no field {sorted(kwargs)[0]!r}")
+        return tuple.__new__(cls, values)
+
+    @classmethod
+    def _make(cls, values: Iterable[Any]) -> Self:
+        """A record from its field values in order (not checked: for readers that already did)."""
         return tuple.__new__(cls, values)
 
     def __repr__(self) -> str:

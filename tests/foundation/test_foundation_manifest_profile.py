@@ -274,3 +274,98 @@ def test_fast_reader_reads_what_envman_writes(seeded) -> None:  # type: ignore[n
     """Profiles and envman.toml as envman writes them take the fast path."""
     for path in [*(seeded.root / "environments").glob("*.toml"), seeded.root / "envman.toml"]:
         assert read_simple_toml(path.read_text()) is not None, path
+
+
+# -- the block reader for secrets and meta (large profiles) -------------------------------
+
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=10)
+_PLAIN_TEXT = st.text(alphabet="abcXYZ09:-_…é ", max_size=10)
+_NAMES = st.from_regex(r"\A[A-Z_][A-Z0-9_]{0,6}\Z")
+_RECORDS = st.builds(SecretRecord, _PLAIN_TEXT | _TEXT, _PLAIN_TEXT | _TEXT, _PLAIN_TEXT | _TEXT)
+_METAS = st.builds(VarMeta, owner=_PLAIN_TEXT | _TEXT, rotation_method=_PLAIN_TEXT, rotation_days=st.integers(0, 2**40),
+                   rotated_at=_PLAIN_TEXT, note=_PLAIN_TEXT | _TEXT, rollback=st.none() | _RECORDS)
+_PROFILES = st.builds(
+    Profile, project=st.just("demo"), env=st.just("test"), version=st.integers(0, 99),
+    values=st.dictionaries(_NAMES, _TEXT, max_size=3), secrets=st.dictionaries(_NAMES, _RECORDS, max_size=6),
+    meta=st.dictionaries(_NAMES, _METAS, max_size=6), ledger_seq=st.integers(0, 99), ledger_hash=_PLAIN_TEXT,
+)
+
+
+def _through_tomllib(raw: bytes) -> Profile:
+    import tomllib
+
+    return profile_from_mapping("x", tomllib.loads(raw.decode("utf-8")))
+
+
+@settings(deadline=None, max_examples=200)
+@given(profile=_PROFILES)
+def test_block_reader_reads_what_tomllib_reads(profile: Profile) -> None:
+    """Any profile envman writes reads back equal, and equal to what tomllib reads; plain ones take the block reader."""
+    from envman.profile import _read_profile_text
+
+    raw = profile.to_toml()
+    read = profile_from_toml("x", raw)
+    assert read == _through_tomllib(raw) and read.body() == profile.body()  # (empty meta tables are not written)
+    plain = all(s.isalnum() for r in profile.secrets.values() for s in r) and not profile.meta
+    if plain and profile.secrets:
+        blocks = _read_profile_text(raw.decode())
+        assert blocks is not None and blocks[1] == profile.secrets
+
+
+_LINE_EDITS = st.sampled_from([
+    'extra = "x"', 'masked = "a"b"', 'masked = "" = ""', 'masked = "a\\"b"', 'masked = "a\\qb"', "[secrets.A]", "[secrets.lower]",
+    "[meta.A]", "[meta.A.rollback]", 'owner = "o"', "rotation_days = 0", "rotation_days = 5", "rotation_days = -1",
+    'note = "\\u00e9"', "", "[secrets]", "[meta]", 'ciphertext = "c"', 'fingerprint = "f"', "[values]", 'A = "1"', "[ledger]",
+    'rotated_at = "t"\t', 'masked = "\x01"', 'owner = "a"b"', 'rotated_at = "a" "b"', 'rotation_method = "a"',
+])
+
+
+@settings(deadline=None, max_examples=300)
+@given(profile=_PROFILES, edits=st.lists(st.tuples(st.integers(0, 60), st.booleans(), _LINE_EDITS), min_size=1, max_size=3))
+def test_block_reader_never_disagrees_with_tomllib(profile: Profile, edits: list[tuple[int, bool, str]]) -> None:
+    """A written profile with lines inserted or replaced: read exactly as through tomllib, or refused as tomllib refuses."""
+    lines = profile.to_toml().decode().split("\n")
+    for at, replace, line in edits:
+        i = at % len(lines)
+        lines[i:i + int(replace)] = [line]
+    raw = "\n".join(lines).encode()
+    try:
+        expected: Profile | TamperError = _through_tomllib(raw)
+    except TamperError as exc:
+        expected = exc
+    except Exception:  # tomllib refuses the text: so must the reader
+        expected = TamperError("x", "y")
+    try:
+        got: Profile | TamperError = profile_from_toml("x", raw)
+    except TamperError as exc:
+        got = exc
+    if isinstance(expected, Profile):
+        assert got == expected
+    else:
+        assert isinstance(got, TamperError)
+
+
+_WRITTEN = Profile("demo", "test", 1, secrets={"A": SecretRecord("c", "m", "f"), "B": SecretRecord("c2", "m2", "f2")},
+                   meta={"A": VarMeta(owner="o", rotation_days=30, rotated_at="t", rollback=SecretRecord("c0", "m0", "f0")),
+                         "B": VarMeta(rotated_at="t")}).to_toml().decode()
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ('owner = "o"', 'owner = "a"b"'), ('owner = "o"', 'owner = "a" "b"'), ('masked = "m"', 'masked = "a"b"'),
+    ('masked = "m"', 'masked = "" = ""'), ('masked = "m0"', 'masked = "a"b"'), ('fingerprint = "f0"\n\n[meta.B]', 'fingerprint = "f0"\nx = 1\n[meta.B]'),
+    ('rotated_at = "t"\n\n[ledger]', 'rotated_at = "t"\nx = "1"\n[ledger]'), ('fingerprint = "f2"\n\n', 'fingerprint = "f2"\nA = "1"\n'),
+    ('masked = "m"', 'masked = "a\\"b"'), ('masked = "m"', 'masked = "a\\u00e9b"'), ("[secrets.B]", "[secrets.A]"),
+    ("rotation_days = 30", "rotation_days = 030"), ("rotation_days = 30", "rotation_days = 0"), ("[meta.B]", "[meta.b]"),
+    ('fingerprint = "f2"\n', 'fingerprint = "f2"\nnote = "n"\n'), ("[meta.A.rollback]", "[meta.B.rollback]"),
+])
+def test_block_reader_hand_edits(old: str, new: str) -> None:
+    """Hand edits inside the blocks: read exactly as through tomllib, or refused as tomllib refuses."""
+    assert old in _WRITTEN
+    raw = _WRITTEN.replace(old, new, 1).encode()
+    try:
+        expected = _through_tomllib(raw)
+    except Exception:
+        with pytest.raises(TamperError):
+            profile_from_toml("x", raw)
+        return
+    assert profile_from_toml("x", raw) == expected
