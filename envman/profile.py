@@ -367,7 +367,7 @@ def _meta_run(text: str) -> tuple[dict[str, VarMeta], str] | None:
     found = _run(text, "[meta.", _META_BLOCK)
     if found is None:
         return None
-    blocks, body, rest = found
+    blocks, _, rest = found
     meta: dict[str, VarMeta] = {}
     for name, owner, method, days, rotated_at, note, rollback, ciphertext, masked, fingerprint in blocks:
         record = SecretRecord(ciphertext, masked, fingerprint) if rollback else None
