@@ -41,10 +41,19 @@ class VarMeta(Record):
     rollback: SecretRecord | None = None  # the value before the last rotation
 
     def as_dict(self) -> dict[str, Any]:
+        """The facts recorded (empty ones left out), as written to the profile file."""
+        # spelled out: this runs once per variable when a large profile is hashed or written
         out: dict[str, Any] = {}
-        for key in ("owner", "rotation_method", "rotation_days", "rotated_at", "note"):
-            if getattr(self, key):
-                out[key] = getattr(self, key)
+        if self.owner:
+            out["owner"] = self.owner
+        if self.rotation_method:
+            out["rotation_method"] = self.rotation_method
+        if self.rotation_days:
+            out["rotation_days"] = self.rotation_days
+        if self.rotated_at:
+            out["rotated_at"] = self.rotated_at
+        if self.note:
+            out["note"] = self.note
         if self.rollback is not None:
             out["rollback"] = self.rollback.as_dict()
         return out

@@ -37,6 +37,9 @@ class _RecordType(type):
         namespace.setdefault("__slots__", ())
         namespace["_fields"] = fields
         namespace["_defaults"] = defaults
+        namespace["_index"] = {f: i for i, f in enumerate(fields)}
+        namespace["_template"] = tuple(defaults.get(f) for f in fields)
+        namespace["_required"] = next((i for i, f in enumerate(fields) if f in defaults), len(fields))
         return super().__new__(mcs, name, bases, namespace, **kwargs)
 
 
@@ -46,23 +49,26 @@ class Record(tuple, metaclass=_RecordType):  # type: ignore[type-arg]
     __slots__ = ()
     _fields: ClassVar[tuple[str, ...]] = ()
     _defaults: ClassVar[dict[str, Any]] = {}
+    _index: ClassVar[dict[str, int]] = {}
+    _template: ClassVar[tuple[Any, ...]] = ()  # the defaults in field order (None where there is none)
+    _required: ClassVar[int] = 0  # fields without a default come first
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:
-        fields = cls._fields
-        if not kwargs and len(args) == len(fields):  # the common case, as fast as a namedtuple
+        given = len(args)
+        if not kwargs and given == len(cls._fields):  # the common case, as fast as a namedtuple
             return tuple.__new__(cls, args)
-        if len(args) > len(fields):
-            raise TypeError(f"{cls.__name__} takes {len(fields)} fields, {len(args)} given")
-        values = list(args)
-        for field in fields[len(args):]:
-            if field in kwargs:
-                values.append(kwargs.pop(field))
-            elif field in cls._defaults:
-                values.append(cls._defaults[field])
-            else:
-                raise TypeError(f"{cls.__name__} needs {field}")
-        if kwargs:
-            raise TypeError(f"{cls.__name__} has no field {sorted(kwargs)[0]!r}")
+        if given > len(cls._fields):
+            raise TypeError(f"{cls.__name__} takes {len(cls._fields)} fields, {given} given")
+        for name in cls._fields[given:cls._required]:
+            if name not in kwargs:
+                raise TypeError(f"{cls.__name__} needs {name}")
+        values = [*args, *cls._template[given:]]
+        index = cls._index
+        for name, value in kwargs.items():
+            at = index.get(name, -1)
+            if at < given:
+                raise TypeError(f"{cls.__name__} has no field {name!r}" if at < 0 else f"{cls.__name__} got {name} twice")
+            values[at] = value
         return tuple.__new__(cls, values)
 
     @classmethod
