@@ -204,7 +204,7 @@ def profile_from_toml(where: str, raw: bytes) -> Profile:
     secrets: dict[str, SecretRecord] | None = None
     meta: dict[str, VarMeta] | None = None
     data: dict[str, Any] | None = None
-    read = _read_profile_text(text)
+    read = _read_profile_text(text) if len(text) >= _BLOCKS_FROM else None
     if read is not None:
         data, secrets, meta = read
     else:
@@ -336,6 +336,7 @@ def read_simple_toml(text: str) -> dict[str, Any] | None:
 # one pass each, not line by line. A run holds only blocks exactly as envman writes
 # them (no escapes, no quote inside a value, nothing left over); the text after it
 # goes to the line reader, and a table outside its run sends the whole file there.
+_BLOCKS_FROM = 32_768  # characters; below this compiling the block patterns costs more than it saves
 _FIELD = r'"(.*)"\n'  # `.` is much faster than a negated class; quotes are counted after the match
 _SECRET_FIELDS = "ciphertext = " + _FIELD + "masked = " + _FIELD + "fingerprint = " + _FIELD
 _NAME = r"([A-Z_][A-Z0-9_]*)"  # a valid variable name: others end the run

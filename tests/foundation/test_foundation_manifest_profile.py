@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import envman.profile
 from envman.errors import InvalidValue, NotFound, ProjectNotFound, TamperError
 from envman.manifest import edit_manifest, find_root, load_manifest, parse_manifest, spec_to_table
 from envman.profile import Profile, SecretRecord, VarMeta, empty_profile, profile_from_mapping, profile_from_toml
@@ -290,6 +293,13 @@ _PROFILES = st.builds(
     values=st.dictionaries(_NAMES, _TEXT, max_size=3), secrets=st.dictionaries(_NAMES, _RECORDS, max_size=6),
     meta=st.dictionaries(_NAMES, _METAS, max_size=6), ledger_seq=st.integers(0, 99), ledger_hash=_PLAIN_TEXT,
 )
+
+
+@pytest.fixture(autouse=True)
+def _blocks_for_every_size() -> Iterator[None]:
+    """The block reader is used from a size on; here it reads every profile (tomllib is the reference)."""
+    with mock.patch.object(envman.profile, "_BLOCKS_FROM", 0):
+        yield
 
 
 def _through_tomllib(raw: bytes) -> Profile:
