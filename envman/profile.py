@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from itertools import chain
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, AnyStr
 
 from envman.errors import TamperError
 from envman.records import Record
@@ -197,18 +197,14 @@ def profile_from_toml(where: str, raw: bytes) -> Profile:
     """Parse a profile file's bytes."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raise _bad(where, "it starts with a byte-order mark")
+    blocks = _read_profile_bytes(raw) if len(raw) >= _BLOCKS_FROM else None
+    if blocks is not None:
+        return profile_from_mapping(where, blocks[0], secrets=blocks[1], meta=blocks[2])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _bad(where, f"not valid UTF-8 TOML ({type(exc).__name__})") from None
-    secrets: dict[str, SecretRecord] | None = None
-    meta: dict[str, VarMeta] | None = None
-    data: dict[str, Any] | None = None
-    read = _read_profile_text(text) if len(text) >= _BLOCKS_FROM else None
-    if read is not None:
-        data, secrets, meta = read
-    else:
-        data = read_simple_toml(text)
+    data = read_simple_toml(text)
     if data is None:
         import tomllib
 
@@ -216,7 +212,7 @@ def profile_from_toml(where: str, raw: bytes) -> Profile:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise _bad(where, f"not valid UTF-8 TOML ({type(exc).__name__})") from None
-    return profile_from_mapping(where, data, secrets=secrets, meta=meta)
+    return profile_from_mapping(where, data)
 
 
 # -- a fast reader for the TOML envman writes ------------------------------------
@@ -232,10 +228,10 @@ def profile_from_toml(where: str, raw: bytes) -> Profile:
 
 _BARE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"  # bare-key characters
 _ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
-_patterns: dict[str, re.Pattern[str]] = {}  # compiled on first use: compiling costs start-up time
+_patterns: dict[str, re.Pattern[Any]] = {}  # compiled on first use: compiling costs start-up time
 
 
-def _pattern(name: str, source: str) -> re.Pattern[str]:
+def _pattern(name: str, source: AnyStr) -> re.Pattern[AnyStr]:
     if name not in _patterns:
         _patterns[name] = re.compile(source)
     return _patterns[name]
@@ -332,73 +328,83 @@ def read_simple_toml(text: str) -> dict[str, Any] | None:
 
 
 # Secrets and their meta tables are most of a large profile, and envman writes each
-# the same way. A run of such blocks is matched and split by regular expressions in
-# one pass each, not line by line. A run holds only blocks exactly as envman writes
-# them (no escapes, no quote inside a value, nothing left over); the text after it
-# goes to the line reader, and a table outside its run sends the whole file there.
-_BLOCKS_FROM = 32_768  # characters; below this compiling the block patterns costs more than it saves
-_FIELD = r'"(.*)"\n'  # `.` is much faster than a negated class; quotes are counted after the match
-_SECRET_FIELDS = "ciphertext = " + _FIELD + "masked = " + _FIELD + "fingerprint = " + _FIELD
-_NAME = r"([A-Z_][A-Z0-9_]*)"  # a valid variable name: others end the run
-_SECRET_BLOCK = r"\[secrets\." + _NAME + r"\]\n" + _SECRET_FIELDS + r"\n?"
+# the same way. A run of such blocks is split by one regular expression over the
+# file's bytes (no decoded copy of the whole file, no line by line). A run must
+# consist of blocks exactly as envman writes them: no escapes, no quote inside a
+# value, nothing between blocks (their lengths add up to the run's). What follows
+# goes to the line reader; a table outside its run sends the whole file there.
+_BLOCKS_FROM = 32_768  # bytes; below this compiling the block patterns costs more than it saves
+_FIELD = rb'"(.*)"\n'  # `.` is much faster than a negated class; quotes are counted instead
+_SECRET_FIELDS = b"ciphertext = " + _FIELD + b"masked = " + _FIELD + b"fingerprint = " + _FIELD
+_NAME = rb"([A-Z_][A-Z0-9_]*)"  # a valid variable name: others end the run
+_SECRET_BLOCK = rb"\[secrets\." + _NAME + rb"\]\n" + _SECRET_FIELDS + rb"(\n?)"
+_SECRET_FIXED = len(b'[secrets.]\nciphertext = ""\nmasked = ""\nfingerprint = ""\n')
 _META_BLOCK = (
-    r"\[meta\." + _NAME + r"\]\n(?:owner = " + _FIELD + ")?(?:rotation_method = " + _FIELD + ")?"
-    r"(?:rotation_days = ([1-9][0-9]{0,8})\n)?(?:rotated_at = " + _FIELD + ")?(?:note = " + _FIELD + r")?\n?"
-    r"(\[meta\.\1\.rollback\]\n" + _SECRET_FIELDS + r"\n?)?"
+    rb"\[meta\." + _NAME + rb"\]\n(owner = " + _FIELD + b")?(rotation_method = " + _FIELD + b")?"
+    rb"(rotation_days = ([1-9][0-9]{0,8})\n)?(rotated_at = " + _FIELD + b")?(note = " + _FIELD + rb")?(\n?)"
+    rb"(\[meta\.\1\.rollback\]\n" + _SECRET_FIELDS + rb"\n?)?"
 )
+_META_FIXED = len(b"[meta.]\n")
+_CONTROL_BYTES = tuple(c.encode() for c in _CONTROL)
 
 
-def _run(text: str, header: str, block: str) -> tuple[list[Any], str, str] | None:
-    """The blocks of the run that starts at the first ``header`` line, as findall tuples; the run; the rest."""
-    start = text.find("\n" + header) + 1
+def _run(raw: bytes, kind: bytes, block: bytes) -> tuple[list[Any], int, int, int] | None:
+    """The blocks of the run of ``[kind.NAME]`` tables that starts at the first one: findall tuples, start, end, quotes."""
+    start = raw.find(b"\n[" + kind + b".") + 1
     if not start:
         return None
-    run = _pattern(header + "run", f"(?:{block})+").match(text, start)
-    if run is None or text[run.end():run.end() + 1] not in ("", "["):  # lines after a block would belong to it
+    after = _pattern(kind.decode() + " end", rb"\n\[(?!" + kind + rb"\.)").search(raw, start)
+    end = after.start() + 1 if after is not None else len(raw)
+    if raw.find(b"\\", start, end) >= 0:
         return None
-    body = run.group()
-    if "\\" in body:
-        return None
-    return _pattern(header, block).findall(body), body, text[:start] + text[run.end():]
+    return _pattern(kind.decode(), block).findall(raw, start, end), start, end, raw.count(b'"', start, end)
 
 
-def _secret_run(text: str) -> tuple[dict[str, SecretRecord], str] | None:
-    found = _run(text, "[secrets.", _SECRET_BLOCK)
+def _secret_run(raw: bytes) -> tuple[dict[str, SecretRecord], int, int] | None:
+    found = _run(raw, b"secrets", _SECRET_BLOCK)
     if found is None:
         return None
-    blocks, body, rest = found
-    secrets = {b[0]: SecretRecord._make(b[1:]) for b in blocks}
-    if len(secrets) != len(blocks) or body.count('"') != 6 * len(blocks):  # a duplicate, or a quote inside a value
+    blocks, start, end, quotes = found
+    size = _SECRET_FIXED * len(blocks) + sum(map(len, chain.from_iterable(blocks)))
+    if size != end - start or quotes != 6 * len(blocks):  # something between blocks, or a quote inside a value
         return None
-    return secrets, rest
+    secrets = {n.decode(): SecretRecord(c.decode(), m.decode(), f.decode()) for n, c, m, f, _ in blocks}
+    return (secrets, start, end) if len(secrets) == len(blocks) else None
 
 
-def _meta_run(text: str) -> tuple[dict[str, VarMeta], str] | None:
-    found = _run(text, "[meta.", _META_BLOCK)
+def _meta_run(raw: bytes) -> tuple[dict[str, VarMeta], int, int] | None:
+    found = _run(raw, b"meta", _META_BLOCK)
     if found is None:
         return None
-    blocks, _, rest = found
+    blocks, start, end, quotes = found
     meta: dict[str, VarMeta] = {}
-    for name, owner, method, days, rotated_at, note, rollback, ciphertext, masked, fingerprint in blocks:
-        record = SecretRecord(ciphertext, masked, fingerprint) if rollback else None
-        meta[name] = VarMeta(owner, method, int(days) if days else 0, rotated_at, note, record)
-    # `.*` runs to a line's last quote, so a quote inside a value is inside what it took
-    if len(meta) != len(blocks) or '"' in "".join(chain.from_iterable(blocks)):
+    size = expected_quotes = 0
+    for (name, owner_line, owner, method_line, method, days_line, days, rotated_line, rotated_at, note_line, note, blank,
+         rollback, ciphertext, masked, fingerprint) in blocks:
+        lines = (owner_line, method_line, rotated_line, note_line)
+        size += _META_FIXED + len(name) + sum(map(len, lines)) + len(days_line) + len(blank) + len(rollback)
+        expected_quotes += 2 * sum(map(bool, lines)) + (6 if rollback else 0)
+        record = SecretRecord(ciphertext.decode(), masked.decode(), fingerprint.decode()) if rollback else None
+        meta[name.decode()] = VarMeta(owner.decode(), method.decode(), int(days or 0), rotated_at.decode(), note.decode(), record)
+    if size != end - start or quotes != expected_quotes or len(meta) != len(blocks):
         return None
-    return meta, rest
+    return meta, start, end
 
 
-def _read_profile_text(text: str) -> tuple[dict[str, Any], dict[str, SecretRecord] | None, dict[str, VarMeta] | None] | None:
-    """``text`` parsed like ``tomllib.loads``, with the secret and meta tables as records; None when it is not what envman writes."""
-    if _has_control(text):
+def _read_profile_bytes(raw: bytes) -> tuple[dict[str, Any], dict[str, SecretRecord] | None, dict[str, VarMeta] | None] | None:
+    """``raw`` parsed like ``tomllib.loads``, with the secret and meta tables as records; None when it is not what envman writes."""
+    if any(c in raw for c in _CONTROL_BYTES):
         return None
-    secrets = _secret_run(text)
-    if secrets is not None:
-        text = secrets[1]
-    meta = _meta_run(text)
-    if meta is not None:
-        text = meta[1]
-    data = read_simple_toml(text)
+    try:
+        secrets = _secret_run(raw)
+        if secrets is not None:
+            raw = raw[:secrets[1]] + raw[secrets[2]:]
+        meta = _meta_run(raw)
+        if meta is not None:
+            raw = raw[:meta[1]] + raw[meta[2]:]
+        data = read_simple_toml(raw.decode())
+    except UnicodeDecodeError:
+        return None
     if data is None or (secrets is not None and "secrets" in data) or (meta is not None and "meta" in data):
         return None
     return data, (secrets[0] if secrets else None), (meta[0] if meta else None)

@@ -310,14 +310,14 @@ def _through_tomllib(raw: bytes) -> Profile:
 @given(profile=_PROFILES)
 def test_block_reader_reads_what_tomllib_reads(profile: Profile) -> None:
     """Any profile envman writes reads back equal, and equal to what tomllib reads; plain ones take the block reader."""
-    from envman.profile import _read_profile_text
+    from envman.profile import _read_profile_bytes
 
     raw = profile.to_toml()
     read = profile_from_toml("x", raw)
     assert read == _through_tomllib(raw) and read.body() == profile.body()  # (empty meta tables are not written)
     plain = all(s.isalnum() for r in profile.secrets.values() for s in r) and not profile.meta
     if plain and profile.secrets:
-        blocks = _read_profile_text(raw.decode())
+        blocks = _read_profile_bytes(raw)
         assert blocks is not None and blocks[1] == profile.secrets
 
 
@@ -367,6 +367,7 @@ _WRITTEN = Profile("demo", "test", 1, secrets={"A": SecretRecord("c", "m", "f"),
     ('masked = "m"', 'masked = "a\\"b"'), ('masked = "m"', 'masked = "a\\u00e9b"'), ("[secrets.B]", "[secrets.A]"),
     ("rotation_days = 30", "rotation_days = 030"), ("rotation_days = 30", "rotation_days = 0"), ("[meta.B]", "[meta.b]"),
     ('fingerprint = "f2"\n', 'fingerprint = "f2"\nnote = "n"\n'), ("[meta.A.rollback]", "[meta.B.rollback]"),
+    ("[meta.B]", "[meta.C]\nrotation_days = -1\n\n[meta.B]"), ("[meta.B]", "x = \n[meta.B]"), ("[secrets.B]", "x = \n[secrets.B]"),
 ])
 def test_block_reader_hand_edits(old: str, new: str) -> None:
     """Hand edits inside the blocks: read exactly as through tomllib, or refused as tomllib refuses."""
