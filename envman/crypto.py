@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from envman.errors import InvalidValue, KeyUnavailable, TamperError
 
 if TYPE_CHECKING:
+    import hashlib
+
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 CIPHER_PREFIX = "envman:v1:"
@@ -242,6 +244,11 @@ def new_salt() -> str:
 
 def sha256_hex(data: bytes) -> str:
     """Hex SHA-256, used for the ledger chain and profile hashes."""
+    return sha256(data).hexdigest()
+
+
+def sha256(data: bytes = b"") -> hashlib._Hash:
+    """A SHA-256 hash object (``update``, ``hexdigest``), for data hashed in pieces."""
     import hashlib
 
-    return hashlib.sha256(data).hexdigest()
+    return hashlib.sha256(data)

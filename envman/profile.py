@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from itertools import chain
+from itertools import chain, islice
 from typing import TYPE_CHECKING, Any, AnyStr
 
 from envman.errors import TamperError
@@ -11,9 +11,12 @@ from envman.records import Record
 from envman.schema import is_var_name
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from envman.schema import VarSpec
 
 FORMAT = 1
+_HASH_CHUNK = 1_000  # variables per piece when hashing a profile
 
 
 class SecretRecord(Record):
@@ -98,13 +101,42 @@ class Profile(Record):
         }
 
     def content_hash(self) -> str:
-        """SHA-256 of the canonical body; recorded in the ledger entry that made this version."""
+        """SHA-256 of the canonical body (sorted-key, compact, ASCII JSON); recorded in the ledger entry that made this version.
+
+        Hashed in pieces of ``_HASH_CHUNK`` variables per table, so a large profile's
+        document never exists whole in memory; the bytes hashed are those of one
+        ``json.dumps`` of ``body()``.
+        """
         import json
 
-        from envman.crypto import sha256_hex
+        from envman.crypto import sha256
 
-        canon = json.dumps(self.body(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        return sha256_hex(canon.encode("ascii"))
+        def dumps(value: Any) -> str:
+            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+        tables: dict[str, Iterator[tuple[str, Any]]] = {
+            "values": iter(sorted(self.values.items())),
+            "secrets": ((k, v.as_dict()) for k, v in sorted(self.secrets.items())),
+            "meta": ((k, d) for k, m in sorted(self.meta.items()) if (d := m.as_dict())),
+        }
+        scalars = {"format": FORMAT, "project": self.project, "environment": self.env, "version": self.version}
+        digest = sha256()
+        first = True
+        for key in sorted([*scalars, *tables]):
+            digest.update(f"{'{' if first else ','}{dumps(key)}:".encode("ascii"))
+            first = False
+            if key in scalars:
+                digest.update(dumps(scalars[key]).encode("ascii"))
+                continue
+            digest.update(b"{")
+            rows = tables[key]
+            sep = b""
+            while chunk := dict(islice(rows, _HASH_CHUNK)):
+                digest.update(sep + dumps(chunk)[1:-1].encode("ascii"))
+                sep = b","
+            digest.update(b"}")
+        digest.update(b"}")
+        return digest.hexdigest()
 
     def values_hash(self) -> str:
         """Hash of the values only (plain values and ciphertext fingerprints), for "same set" checks."""

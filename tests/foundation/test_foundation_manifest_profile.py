@@ -380,3 +380,15 @@ def test_block_reader_hand_edits(old: str, new: str) -> None:
             profile_from_toml("x", raw)
         return
     assert profile_from_toml("x", raw) == expected
+
+
+@settings(deadline=None, max_examples=150)
+@given(profile=_PROFILES, chunk=st.integers(1, 4))
+def test_content_hash_in_pieces_is_the_hash_of_the_whole_document(profile: Profile, chunk: int) -> None:
+    """Hashed piece by piece, the content hash is still SHA-256 of one json.dumps of the body (what the ledger records)."""
+    import hashlib
+    import json
+
+    whole = json.dumps(profile.body(), sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    with mock.patch.object(envman.profile, "_HASH_CHUNK", chunk):
+        assert profile.content_hash() == hashlib.sha256(whole).hexdigest()
