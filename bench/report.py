@@ -25,7 +25,8 @@ EXPLAIN: dict[str, str] = {
     "P1": "Read commands on a 10-variable project, secrets masked: no key, no `cryptography`, no ledger read. "
           "They import only click, envman's schema/profile/store modules and read two small files; TOML files that "
           "use the plain subset envman writes are read without importing tomllib. P1e, `promote --dry-run` on the "
-          "shipped demo, also runs the check rules on the would-be result and verifies the ledger chain.",
+          "shipped demo, also runs the check rules on the would-be result, with the integrity check writers make "
+          "(head against the ledger's size, both profiles against their version files; `check` walks the whole chain).",
     "P2": "Adds the private key from `ENVMAN_PRIVATE_KEY_PRODUCTION`, one X25519 agreement and one AES-GCM decryption. "
           "envman imports only the parts of `cryptography` it uses.",
     "P3": "Export of every value decrypted, against `sops -d` of the same values (Go, one age decryption) and "
@@ -53,31 +54,33 @@ EXPLAIN: dict[str, str] = {
 GAPS = """\
 - **Start-up (P1, P2).** A read command imports click, envman's schema, profile, store and ops
   modules and reads two small files; what it adds to `import click` is mostly creating its
-  classes and compiling a few patterns at import. Records are NamedTuples (a frozen dataclass
-  costs ~4× as much to create: its methods are compiled from generated source on every start),
-  the store's Protocols exist only for the type checker, and `json`, the ledger, hashlib,
-  base64, tomllib and `cryptography` stay out of the read path (`status` reads the head, so it
-  imports `json`). That brought P1 from 1.41–1.61 to 1.14–1.32 in time (the same build moves
-  by ±0.1 between runs on a shared 2-core machine) and 1.21–1.26 in instructions. The largest
-  remaining piece is typing.NamedTuple itself: ~1.6 M instructions per class (~0.9 % of
-  `import click`), mostly compiling each field's postponed annotation; `get` defines 11.
-  `promote --dry-run` (P1e) also imports the lifecycle and check modules (27 record classes in
-  all), hashlib (OpenSSL) and `json`, and walks the whole ledger chain for check rule E010.
-- **Export against sops (P3a, P3b).** sops is one Go binary: ~55 ms for 1,000 values, less
-  than a Python interpreter needs to start and import click, so P3a cannot reach 1.5 while
-  envman is a click program. At 10,000 values the time is spent reading TOML line by line
-  (40,000 profile lines and 30,000 manifest lines at ~1 µs each in CPython; one regular
-  expression over the whole file was slower, Python's `re` costing ~30 ns per character),
-  building the schema and profile records, decrypting (one AES-GCM call per value, no imports
-  or formatting on that path) and appending the export's ledger entry, whose content hash
-  serialises the whole profile. Each part is linear; none is a per-value process or file.
+  classes. Records are `envman.records.Record`s: tuples with named fields whose classes are
+  built from the annotations as written (~0.1 M instructions a class, where typing.NamedTuple
+  compiled every annotation, ~1.3-1.6 M, and a frozen dataclass generates and compiles its
+  methods, ~4x that). Names are checked with str methods instead of compiled patterns, the
+  store's Protocols exist only for the type checker, and `json`, the ledger, hashlib, base64,
+  tomllib and `cryptography` stay out of the read path (`status` reads the head, so it imports
+  `json`). `promote --dry-run` (P1e) also imports the lifecycle and check modules and `json`;
+  its integrity check no longer walks the ledger (the whole-chain walk had made its cost grow
+  with the history, ~5 s at 1,000,000 entries) nor imports hashlib.
+- **Export against sops (P3a, P3b).** sops is one Go binary: ~50 ms for 1,000 values, about
+  what a Python interpreter needs to start, before importing click (another ~50 ms here), so
+  P3a cannot reach 1.5 while envman is a click program. At 10,000 values the profile's secret
+  and meta tables are read as runs of blocks, one regular-expression pass over the file's
+  bytes (the line reader cost ~1 µs per line over 70,000 lines), and the content hash recorded
+  for the export is computed in pieces. What remains is linear and in Python: the 10,000-entry
+  schema read line by line into records, one decryption (base64 + AES-GCM) and one encoding per
+  value, and the export's ledger entry (the masked id of every secret included). None is a
+  per-value process or file.
 - **`envman.load()` (P4a).** It must import dynaconf (its return type), then read a
   1,000-secret profile and the manifest's 1,000 schema entries, validate, decrypt and type
   every value, and fill the Dynaconf object's store directly.
-- **Memory (P7).** `cryptography`'s library alone takes click's ~14 MB to ~21 MB. Exporting
-  10,000 secrets then holds the 3 MB profile text, its lines, the parsed tables and the profile
-  records at once (~27 MB at the peak), plus the 10,000-entry schema (~10 MB). Reaching 2× would
-  mean streaming the profile file value by value into the encoder instead of parsing it whole.
+- **Memory (P7).** `cryptography`'s library alone takes click's ~14 MB to ~21 MB. Reading the
+  profile no longer holds a decoded copy or the lines of the file (peak of the read 27 MB ->
+  12 MB) and the content hash no longer builds the whole canonical document (12 MB -> 2 MB),
+  but the export still holds the 10,000-entry schema, the profile records and the decrypted
+  items at once. Reaching 2x needs a streaming export (each secret read, decrypted and encoded,
+  then dropped) and a schema read lazily, variable by variable.
 """
 
 

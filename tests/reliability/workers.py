@@ -116,6 +116,7 @@ def crash_driver() -> None:
     import envman.checks
     import envman.cli.core
     import envman.cli.lifecycle
+    import envman.cli.ownership
     import envman.ledger
     import envman.lifecycle
     import envman.ops
