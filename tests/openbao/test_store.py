@@ -289,6 +289,24 @@ def test_rewritten_ledger_entry_breaks_the_chain(bao_seeded, cli) -> None:  # ty
     assert r.exit_code == 1 and json.loads(r.stdout)["chain"] is not None
 
 
+def test_integrity_of_names_the_environments_asked_about(bao_seeded) -> None:  # type: ignore[no-untyped-def]
+    """What promote checks on OpenBao: a clean store has no findings; a rewritten profile is found for its environment
+    only, and a rewritten ledger entry as a broken chain whichever environments are asked about."""
+    store = bao_seeded.dir.open().store
+    assert store.integrity_of(["staging", "production"]) == []
+    kv, path = bao_seeded.kv(), f"{bao_seeded.prefix}/profiles/test"
+    data = kv.read_secret_version(path=path, mount_point="secret", raise_on_deleted_version=True)["data"]["data"]
+    data["values"]["ALLTKN_BASE_URL"] = "https://evil.example/v1"
+    kv.create_or_update_secret(path=path, secret=data, cas=1, mount_point="secret")
+    assert store.integrity_of(["staging", "production"]) == []
+    assert {f.env for f in store.integrity_of(["test", "production"])} == {"test"}
+    entry = f"{bao_seeded.prefix}/ledger/{1:012d}"
+    data = kv.read_secret_version(path=entry, mount_point="secret", raise_on_deleted_version=True)["data"]["data"]
+    kv.create_or_update_secret(path=entry, secret={**data, "line": data["line"].replace('"actor":"tester"', '"actor":"mallory"')},
+                               mount_point="secret")
+    assert any("chain broken" in f.message for f in store.integrity_of(["staging"]))
+
+
 def test_backend_status_reports_server_token_and_ledger(bao_seeded, cli) -> None:  # type: ignore[no-untyped-def]
     """`backend status --json` names the location, finds the server and a valid token, and never prints the token."""
     r = cli("backend", "status", "--json")
