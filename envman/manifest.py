@@ -121,9 +121,40 @@ def parse_manifest(root: Path, data: dict[str, Any]) -> Manifest:
     )
 
 
+# A large schema is a long run of the tables `envman set --type` and `envman import`
+# write: `type`, then `required = true` when it is. Such a run is read by one regular
+# expression (envman.profile.block_run); anything else leaves it to the line reader.
+_VARIABLE_BLOCK = rb'\[variables\.([A-Z_][A-Z0-9_]*)\]\ntype = "([a-z_]+)"\n(required = (?:true|false)\n)?(\n?)'
+_VARIABLE_FIXED = len(b'[variables.]\ntype = ""\n')
+
+
+def _read_variables_run(raw: bytes) -> dict[str, Any] | None:
+    """envman.toml parsed like ``tomllib.loads`` when its variables are such a run (and the rest is plain), else None."""
+    from envman.profile import block_run, read_simple_toml
+
+    found = block_run(raw, b"variables", _VARIABLE_BLOCK, _VARIABLE_FIXED, 2)
+    if found is None:
+        return None
+    blocks, start, end = found
+    variables: dict[str, Any] = {}
+    for name, kind, required, _ in blocks:
+        table: dict[str, Any] = {"type": kind.decode()}
+        if required:
+            table["required"] = required == b"required = true\n"
+        variables[name.decode()] = table
+    try:
+        data = read_simple_toml((raw[:start] + raw[end:]).decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+    if data is None or len(variables) != len(blocks) or "variables" in data:
+        return None
+    data["variables"] = variables
+    return data
+
+
 def load_manifest(root: Path | None = None) -> Manifest:
     """Find and read envman.toml."""
-    from envman.profile import read_simple_toml
+    from envman.profile import _BLOCKS_FROM, read_simple_toml
 
     folder = root if root is not None else find_root()
     path = folder / MANIFEST
@@ -140,7 +171,9 @@ def load_manifest(root: Path | None = None) -> Manifest:
     if text.startswith("\ufeff"):
         raise InvalidValue(f"{path} starts with a byte-order mark", "save it as UTF-8 without BOM")
     # the plain subset envman writes is read without tomllib (see envman.profile.read_simple_toml)
-    data = read_simple_toml(text)
+    data = _read_variables_run(raw) if len(raw) >= _BLOCKS_FROM else None
+    if data is None:
+        data = read_simple_toml(text)
     if data is None:
         import tomllib
 

@@ -392,14 +392,29 @@ def _run(raw: bytes, kind: bytes, block: bytes) -> tuple[list[Any], int, int, in
     return _pattern(kind.decode(), block).findall(raw, start, end), start, end, raw.count(b'"', start, end)
 
 
-def _secret_run(raw: bytes) -> tuple[dict[str, SecretRecord], int, int] | None:
-    found = _run(raw, b"secrets", _SECRET_BLOCK)
+def block_run(raw: bytes, kind: bytes, block: bytes, fixed: int, quotes: int) -> tuple[list[Any], int, int] | None:
+    """The run of ``[kind.NAME]`` blocks that starts at the first one, if it holds nothing but such blocks.
+
+    ``block``'s groups must be disjoint and cover every variable part of a block, so that
+    ``fixed`` bytes per block plus the groups' lengths add up to the run's length; each
+    block must hold ``quotes`` quote characters (more means a quote inside a value).
+    Returns the findall tuples and the run's start and end.
+    """
+    found = _run(raw, kind, block)
     if found is None:
         return None
-    blocks, start, end, quotes = found
-    size = _SECRET_FIXED * len(blocks) + sum(map(len, chain.from_iterable(blocks)))
-    if size != end - start or quotes != 6 * len(blocks):  # something between blocks, or a quote inside a value
+    blocks, start, end, counted = found
+    size = fixed * len(blocks) + sum(map(len, chain.from_iterable(blocks)))
+    if size != end - start or counted != quotes * len(blocks):
         return None
+    return blocks, start, end
+
+
+def _secret_run(raw: bytes) -> tuple[dict[str, SecretRecord], int, int] | None:
+    found = block_run(raw, b"secrets", _SECRET_BLOCK, _SECRET_FIXED, 6)
+    if found is None:
+        return None
+    blocks, start, end = found
     secrets = {n.decode(): SecretRecord(c.decode(), m.decode(), f.decode()) for n, c, m, f, _ in blocks}
     return (secrets, start, end) if len(secrets) == len(blocks) else None
 

@@ -55,8 +55,8 @@ class Record(tuple, metaclass=_RecordType):  # type: ignore[type-arg]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         given = len(args)
-        if not kwargs and given == len(cls._fields):  # the common case, as fast as a namedtuple
-            return tuple.__new__(cls, args)
+        if not kwargs and cls._required <= given <= len(cls._fields):  # positional: as fast as a namedtuple
+            return tuple.__new__(cls, args + cls._template[given:] if given < len(cls._fields) else args)
         if given > len(cls._fields):
             raise TypeError(f"{cls.__name__} takes {len(cls._fields)} fields, {given} given")
         for name in cls._fields[given:cls._required]:

@@ -392,3 +392,53 @@ def test_content_hash_in_pieces_is_the_hash_of_the_whole_document(profile: Profi
     whole = json.dumps(profile.body(), sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
     with mock.patch.object(envman.profile, "_HASH_CHUNK", chunk):
         assert profile.content_hash() == hashlib.sha256(whole).hexdigest()
+
+
+# -- the block reader for large schemas -------------------------------------------------
+
+_MANIFEST_HEAD = ('[project]\nid = "demo"\nenvironments = ["test", "production"]\nfingerprint_salt = "' + SALT + '"\n\n'
+                  '[keys]\ntest = "envman-pk1:x"\n\n')
+_VARIABLE_LINES = st.lists(st.sampled_from([
+    'type = "secret"', 'type = "url"', 'type = "Secret"', "required = true", "required = false", 'description = "d"',
+    'type = "a"b"', "", "x = 1", "[variables]", "[variables.lower]", "[variables.A.sub]", 'type = "string" ',
+]), max_size=2)
+
+
+@settings(deadline=None, max_examples=200)
+@given(tables=st.lists(st.tuples(_NAMES, st.sampled_from(["secret", "url", "string"]), st.sampled_from([None, True, False]),
+                                 _VARIABLE_LINES), max_size=6),
+       tail=st.sampled_from(["", '[backend]\ntype = "files"\n', "[variables.Z]\nrequired = true\n"]))
+def test_variables_run_reads_what_tomllib_reads(tables: list[tuple[str, str, bool | None, list[str]]], tail: str) -> None:
+    """A schema of envman-written tables (with stray lines mixed in): read exactly as tomllib reads it, or left to it."""
+    from envman.manifest import _read_variables_run
+
+    text = _MANIFEST_HEAD
+    for name, kind, required, extra in tables:
+        text += f'[variables.{name}]\ntype = "{kind}"\n' + ("" if required is None else f"required = {str(required).lower()}\n")
+        text += "".join(line + "\n" for line in extra) + "\n"
+    text += tail
+    try:
+        expected: dict[str, Any] | None = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        expected = None
+    got = _read_variables_run(text.encode())
+    if got is not None:
+        assert got == expected
+    plain = all(not extra for *_, extra in tables) and "[variables" not in tail
+    if tables and plain and expected is not None:
+        assert got is not None  # what envman writes takes the block reader
+
+
+def test_large_schema_loads_the_same_through_both_readers(tmp_path: Path) -> None:
+    """A 2,000-variable envman.toml loads to the same manifest with and without the block reader."""
+    import envman.manifest
+
+    lines = [_MANIFEST_HEAD]
+    for i in range(2000):
+        lines.append(f'[variables.V_{i:05d}]\ntype = "{("secret", "url", "string")[i % 3]}"\n' + ("required = true\n" if i % 2 else "") + "\n")
+    (tmp_path / "envman.toml").write_text("".join(lines))
+    fast = load_manifest(tmp_path)
+    with mock.patch.object(envman.profile, "_BLOCKS_FROM", 10**9):
+        slow = load_manifest(tmp_path)
+    assert fast == slow and len(fast.variables) == 2000 and fast.variables["V_00001"].required
+    assert envman.manifest._read_variables_run((tmp_path / "envman.toml").read_bytes()) is not None
