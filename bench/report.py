@@ -66,12 +66,12 @@ GAPS = """\
 - **Export against sops (P3a, P3b).** sops is one Go binary: ~50 ms for 1,000 values, about
   what a Python interpreter needs to start, before importing click (another ~50 ms here), so
   P3a cannot reach 1.5 while envman is a click program. At 10,000 values the profile's secret
-  and meta tables are read as runs of blocks, one regular-expression pass over the file's
-  bytes (the line reader cost ~1 µs per line over 70,000 lines), and the content hash recorded
-  for the export is computed in pieces. What remains is linear and in Python: the 10,000-entry
-  schema read line by line into records, one decryption (base64 + AES-GCM) and one encoding per
-  value, and the export's ledger entry (the masked id of every secret included). None is a
-  per-value process or file.
+  and meta tables and the schema's variable tables are read as runs of blocks, one
+  regular-expression pass over the file's bytes (the line reader cost ~1 µs per line over
+  70,000 lines), and the content hash recorded for the export is computed in pieces. What
+  remains is linear and in Python: building the 10,000 schema and profile records, one
+  decryption (base64 + AES-GCM) and one encoding per value, and the export's ledger entry (the
+  masked id of every secret included). None is a per-value process or file.
 - **`envman.load()` (P4a).** It must import dynaconf (its return type), then read a
   1,000-secret profile and the manifest's 1,000 schema entries, validate, decrypt and type
   every value, and fill the Dynaconf object's store directly.
