@@ -191,10 +191,7 @@ def plan_promote(project: Project, src: str, dst: str, *, force: bool = False, a
     diff = diff_profiles(target, draft)
     # project-wide findings (env "") count too: a broken ledger must not be written on. Integrity is the
     # writers' quick check of both environments (the full chain walk, `check`'s, grows with the history)
-    findings: tuple[Finding, ...] = ()
-    if not diff.empty:
-        checked = run_checks(project, [dst], profiles={dst: draft}, integrity=(src, dst))
-        findings = tuple(f for f in checked if f.env in (src, dst, ""))
+    findings = tuple(run_checks(project, [dst], profiles={dst: draft}, integrity=(src, dst))) if not diff.empty else ()
     return PromotePlan(
         src=src, dst=dst, src_version=source.version, dst_version=target.version,
         src_good=source.version in good_versions(project, src), forced=force,

@@ -154,7 +154,7 @@ def _read_variables_run(raw: bytes) -> dict[str, Any] | None:
 
 def load_manifest(root: Path | None = None) -> Manifest:
     """Find and read envman.toml."""
-    from envman.profile import _BLOCKS_FROM, read_simple_toml
+    from envman.profile import BLOCKS_FROM, read_simple_toml
 
     folder = root if root is not None else find_root()
     path = folder / MANIFEST
@@ -171,7 +171,7 @@ def load_manifest(root: Path | None = None) -> Manifest:
     if text.startswith("\ufeff"):
         raise InvalidValue(f"{path} starts with a byte-order mark", "save it as UTF-8 without BOM")
     # the plain subset envman writes is read without tomllib (see envman.profile.read_simple_toml)
-    data = _read_variables_run(raw) if len(raw) >= _BLOCKS_FROM else None
+    data = _read_variables_run(raw) if len(raw) >= BLOCKS_FROM else None
     if data is None:
         data = read_simple_toml(text)
     if data is None:

@@ -88,17 +88,20 @@ class Profile(Record):
     def has(self, var: str) -> bool:
         return var in self.values or var in self.secrets
 
+    def _body_parts(self) -> tuple[dict[str, Any], dict[str, Iterator[tuple[str, Any]]]]:
+        """The body's scalars, and its tables as sorted (name, entry) rows (empty meta entries left out)."""
+        scalars = {"format": FORMAT, "project": self.project, "environment": self.env, "version": self.version}
+        tables: dict[str, Iterator[tuple[str, Any]]] = {
+            "values": iter(sorted(self.values.items())),
+            "secrets": ((k, v.as_dict()) for k, v in sorted(self.secrets.items())),
+            "meta": ((k, d) for k, m in sorted(self.meta.items()) if (d := m.as_dict())),
+        }
+        return scalars, tables
+
     def body(self) -> dict[str, Any]:
         """Everything that defines the set, without the ledger pointer (which is derived from it)."""
-        return {
-            "format": FORMAT,
-            "project": self.project,
-            "environment": self.env,
-            "version": self.version,
-            "values": dict(sorted(self.values.items())),
-            "secrets": {k: v.as_dict() for k, v in sorted(self.secrets.items())},
-            "meta": {k: d for k, m in sorted(self.meta.items()) if (d := m.as_dict())},
-        }
+        scalars, tables = self._body_parts()
+        return {**scalars, **{key: dict(rows) for key, rows in tables.items()}}
 
     def content_hash(self) -> str:
         """SHA-256 of the canonical body (sorted-key, compact, ASCII JSON); recorded in the ledger entry that made this version.
@@ -114,24 +117,16 @@ class Profile(Record):
         def dumps(value: Any) -> str:
             return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
-        tables: dict[str, Iterator[tuple[str, Any]]] = {
-            "values": iter(sorted(self.values.items())),
-            "secrets": ((k, v.as_dict()) for k, v in sorted(self.secrets.items())),
-            "meta": ((k, d) for k, m in sorted(self.meta.items()) if (d := m.as_dict())),
-        }
-        scalars = {"format": FORMAT, "project": self.project, "environment": self.env, "version": self.version}
-        digest = sha256()
-        first = True
-        for key in sorted([*scalars, *tables]):
-            digest.update(f"{'{' if first else ','}{dumps(key)}:".encode("ascii"))
-            first = False
+        scalars, tables = self._body_parts()
+        digest = sha256(b"{")
+        for i, key in enumerate(sorted([*scalars, *tables])):
+            digest.update(f"{',' if i else ''}{dumps(key)}:".encode("ascii"))
             if key in scalars:
                 digest.update(dumps(scalars[key]).encode("ascii"))
                 continue
             digest.update(b"{")
-            rows = tables[key]
             sep = b""
-            while chunk := dict(islice(rows, _HASH_CHUNK)):
+            while chunk := dict(islice(tables[key], _HASH_CHUNK)):
                 digest.update(sep + dumps(chunk)[1:-1].encode("ascii"))
                 sep = b","
             digest.update(b"}")
@@ -229,7 +224,7 @@ def profile_from_toml(where: str, raw: bytes) -> Profile:
     """Parse a profile file's bytes."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raise _bad(where, "it starts with a byte-order mark")
-    blocks = _read_profile_bytes(raw) if len(raw) >= _BLOCKS_FROM else None
+    blocks = _read_profile_bytes(raw) if len(raw) >= BLOCKS_FROM else None
     if blocks is not None:
         return profile_from_mapping(where, blocks[0], secrets=blocks[1], meta=blocks[2])
     try:
@@ -365,7 +360,7 @@ def read_simple_toml(text: str) -> dict[str, Any] | None:
 # consist of blocks exactly as envman writes them: no escapes, no quote inside a
 # value, nothing between blocks (their lengths add up to the run's). What follows
 # goes to the line reader; a table outside its run sends the whole file there.
-_BLOCKS_FROM = 32_768  # bytes; below this compiling the block patterns costs more than it saves
+BLOCKS_FROM = 32_768  # bytes; below this compiling the block patterns costs more than it saves
 _FIELD = rb'"(.*)"\n'  # `.` is much faster than a negated class; quotes are counted instead
 _SECRET_FIELDS = b"ciphertext = " + _FIELD + b"masked = " + _FIELD + b"fingerprint = " + _FIELD
 _NAME = rb"([A-Z_][A-Z0-9_]*)"  # a valid variable name: others end the run

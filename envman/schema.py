@@ -13,6 +13,8 @@ _DIGITS = "0123456789"
 _ENV_CHARS = _LOWER + _DIGITS + "-"
 _VAR_CHARS = _UPPER + _DIGITS + "_"
 _PROJECT_CHARS = _LOWER + _DIGITS + "._-"
+_VAR_START = _UPPER + "_"
+_PROJECT_START = _LOWER + _DIGITS
 
 
 def is_env_name(name: str) -> bool:
@@ -22,12 +24,12 @@ def is_env_name(name: str) -> bool:
 
 def is_var_name(name: str) -> bool:
     """A variable name: upper-case letters, digits and '_', not starting with a digit."""
-    return bool(name) and name[0] in _UPPER + "_" and not name.strip(_VAR_CHARS)
+    return bool(name) and name[0] in _VAR_START and not name.strip(_VAR_CHARS)
 
 
 def is_project_id(name: str) -> bool:
     """A project id: a lower-case letter or digit, then up to 63 of those or '.', '_', '-'."""
-    return 0 < len(name) <= 64 and name[0] in _LOWER + _DIGITS and not name.strip(_PROJECT_CHARS)
+    return 0 < len(name) <= 64 and name[0] in _PROJECT_START and not name.strip(_PROJECT_CHARS)
 
 
 TYPES = ("secret", "url", "model", "duration_ms", "log_level", "string", "int", "bool")

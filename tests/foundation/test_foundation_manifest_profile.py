@@ -298,7 +298,7 @@ _PROFILES = st.builds(
 @pytest.fixture(autouse=True)
 def _blocks_for_every_size() -> Iterator[None]:
     """The block reader is used from a size on; here it reads every profile (tomllib is the reference)."""
-    with mock.patch.object(envman.profile, "_BLOCKS_FROM", 0):
+    with mock.patch.object(envman.profile, "BLOCKS_FROM", 0):
         yield
 
 
@@ -438,7 +438,7 @@ def test_large_schema_loads_the_same_through_both_readers(tmp_path: Path) -> Non
         lines.append(f'[variables.V_{i:05d}]\ntype = "{("secret", "url", "string")[i % 3]}"\n' + ("required = true\n" if i % 2 else "") + "\n")
     (tmp_path / "envman.toml").write_text("".join(lines))
     fast = load_manifest(tmp_path)
-    with mock.patch.object(envman.profile, "_BLOCKS_FROM", 10**9):
+    with mock.patch.object(envman.profile, "BLOCKS_FROM", 10**9):
         slow = load_manifest(tmp_path)
     assert fast == slow and len(fast.variables) == 2000 and fast.variables["V_00001"].required
     assert envman.manifest._read_variables_run((tmp_path / "envman.toml").read_bytes()) is not None
