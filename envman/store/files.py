@@ -364,7 +364,7 @@ class FileStore:
                 try:
                     self.check_current(self.current(env), versions.get(env, 0))
                 except TamperError as exc:
-                    findings.append(Finding(env, exc.message, exc.hint))
+                    findings.append(Finding(env, exc.message))
         return findings
 
     def verify_integrity(self) -> tuple[int, ChainProblem | None, list[Finding]]:
