@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import re
 from itertools import chain, islice
-from typing import TYPE_CHECKING, Any, AnyStr
+from typing import TYPE_CHECKING, Any, AnyStr, TypeVar
 
 from envman.errors import TamperError
 from envman.records import Record
 from envman.schema import is_var_name
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from envman.schema import VarSpec
 
 FORMAT = 1
+_T = TypeVar("_T")
 _HASH_CHUNK = 1_000  # variables per piece when hashing a profile
 
 
@@ -88,49 +89,34 @@ class Profile(Record):
     def has(self, var: str) -> bool:
         return var in self.values or var in self.secrets
 
-    def _body_parts(self) -> tuple[dict[str, Any], dict[str, Iterator[tuple[str, Any]]]]:
-        """The body's scalars, and its tables as sorted (name, entry) rows (empty meta entries left out)."""
-        scalars = {"format": FORMAT, "project": self.project, "environment": self.env, "version": self.version}
-        tables: dict[str, Iterator[tuple[str, Any]]] = {
-            "values": iter(sorted(self.values.items())),
-            "secrets": ((k, v.as_dict()) for k, v in sorted(self.secrets.items())),
-            "meta": ((k, d) for k, m in sorted(self.meta.items()) if (d := m.as_dict())),
-        }
-        return scalars, tables
-
     def body(self) -> dict[str, Any]:
-        """Everything that defines the set, without the ledger pointer (which is derived from it)."""
-        scalars, tables = self._body_parts()
-        return {**scalars, **{key: dict(rows) for key, rows in tables.items()}}
+        """Everything that defines the set, without the ledger pointer (which is derived from it); tables sorted by name."""
+        return {
+            "format": FORMAT, "project": self.project, "environment": self.env, "version": self.version,
+            "values": dict(_by_name(self.values)),
+            "secrets": {k: v.as_dict() for k, v in _by_name(self.secrets)},
+            "meta": {k: d for k, m in _by_name(self.meta) if (d := m.as_dict())},
+        }
 
     def content_hash(self) -> str:
         """SHA-256 of the canonical body (sorted-key, compact, ASCII JSON); recorded in the ledger entry that made this version.
 
-        Hashed in pieces of ``_HASH_CHUNK`` variables per table, so a large profile's
-        document never exists whole in memory; the bytes hashed are those of one
-        ``json.dumps`` of ``body()``.
+        The bytes hashed are those of one ``json.dumps(body(), sort_keys=True, ...)``, written
+        row by row (the tables' rows are already sorted) and hashed in pieces of ``_HASH_CHUNK``
+        rows, so a large profile's document never exists whole in memory.
         """
-        import json
+        from json.encoder import encode_basestring_ascii as q
 
         from envman.crypto import sha256
 
-        def dumps(value: Any) -> str:
-            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-        scalars, tables = self._body_parts()
-        digest = sha256(b"{")
-        for i, key in enumerate(sorted([*scalars, *tables])):
-            digest.update(f"{',' if i else ''}{dumps(key)}:".encode("ascii"))
-            if key in scalars:
-                digest.update(dumps(scalars[key]).encode("ascii"))
-                continue
-            digest.update(b"{")
-            sep = b""
-            while chunk := dict(islice(tables[key], _HASH_CHUNK)):
-                digest.update(sep + dumps(chunk)[1:-1].encode("ascii"))
-                sep = b","
-            digest.update(b"}")
-        digest.update(b"}")
+        digest = sha256(f'{{"environment":{q(self.env)},"format":{FORMAT},"meta":{{'.encode("ascii"))
+        meta = ((k, _meta_json(q, m)) for k, m in _by_name(self.meta))
+        _hash_rows(digest, (f"{q(k)}:{j}" for k, j in meta if j != "{}"))
+        digest.update(f'}},"project":{q(self.project)},"secrets":{{'.encode("ascii"))
+        _hash_rows(digest, (f"{q(k)}:{_secret_json(q, s)}" for k, s in _by_name(self.secrets)))
+        digest.update(b'},"values":{')
+        _hash_rows(digest, (f"{q(k)}:{q(v)}" for k, v in _by_name(self.values)))
+        digest.update(f'}},"version":{self.version}}}'.encode("ascii"))
         return digest.hexdigest()
 
     def values_hash(self) -> str:
@@ -153,6 +139,42 @@ class Profile(Record):
         doc["ledger"] = {"seq": self.ledger_seq, "hash": self.ledger_hash}
         head = "# Written by envman: change it with envman commands. Hand edits are detected by `envman check`.\n"
         return (head + tomli_w.dumps(doc)).encode("utf-8")
+
+
+def _by_name(table: dict[str, _T]) -> Iterator[tuple[str, _T]]:
+    """``sorted(table.items())``, without comparing (name, record) tuples: several times faster on 10,000 rows."""
+    return ((k, table[k]) for k in sorted(table))
+
+
+def _hash_rows(digest: Any, rows: Iterator[str]) -> None:
+    """Feed comma-separated JSON rows to ``digest``, ``_HASH_CHUNK`` at a time."""
+    sep = ""
+    while chunk := list(islice(rows, _HASH_CHUNK)):
+        digest.update((sep + ",".join(chunk)).encode("ascii"))
+        sep = ","
+
+
+def _secret_json(q: Callable[[str], str], s: SecretRecord) -> str:
+    """``json.dumps(s.as_dict(), sort_keys=True, ...)`` spelled out (``q`` quotes a string as json does): once per secret."""
+    return f'{{"ciphertext":{q(s.ciphertext)},"fingerprint":{q(s.fingerprint)},"masked":{q(s.masked)}}}'
+
+
+def _meta_json(q: Callable[[str], str], m: VarMeta) -> str:
+    """``json.dumps(m.as_dict(), sort_keys=True, ...)`` spelled out, keys in sorted order."""
+    parts = []
+    if m.note:
+        parts.append(f'"note":{q(m.note)}')
+    if m.owner:
+        parts.append(f'"owner":{q(m.owner)}')
+    if m.rollback is not None:
+        parts.append(f'"rollback":{_secret_json(q, m.rollback)}')
+    if m.rotated_at:
+        parts.append(f'"rotated_at":{q(m.rotated_at)}')
+    if m.rotation_days:
+        parts.append(f'"rotation_days":{int(m.rotation_days)}')
+    if m.rotation_method:
+        parts.append(f'"rotation_method":{q(m.rotation_method)}')
+    return "{" + ",".join(parts) + "}"
 
 
 def _bad(where: str, what: str) -> TamperError:
