@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import binascii
 import os
-from typing import TYPE_CHECKING, Any
+import sys
+from typing import TYPE_CHECKING, Any, Protocol
 
 from envman.errors import InvalidValue, KeyUnavailable, TamperError
 
 if TYPE_CHECKING:
-    import hashlib
-
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 CIPHER_PREFIX = "envman:v1:"
@@ -247,8 +246,38 @@ def sha256_hex(data: bytes) -> str:
     return sha256(data).hexdigest()
 
 
-def sha256(data: bytes = b"") -> hashlib._Hash:
-    """A SHA-256 hash object (``update``, ``hexdigest``), for data hashed in pieces."""
+class Hasher(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+    def hexdigest(self) -> str: ...
+
+
+class _CryptographySha256:
+    """SHA-256 from cryptography, with hashlib's update/hexdigest."""
+
+    __slots__ = ("_hash",)
+
+    def __init__(self, data: bytes) -> None:
+        from cryptography.hazmat.primitives import hashes
+
+        self._hash = hashes.Hash(hashes.SHA256())
+        self._hash.update(data)
+
+    def update(self, data: bytes, /) -> None:
+        self._hash.update(data)
+
+    def hexdigest(self) -> str:
+        return self._hash.copy().finalize().hex()
+
+
+def sha256(data: bytes = b"") -> Hasher:
+    """A SHA-256 hash object (``update``, ``hexdigest``), for data hashed in pieces.
+
+    Once secrets were decrypted or encrypted, cryptography's own SHA-256 is used:
+    hashlib would load a second copy of OpenSSL (~3.5 MB resident, a few ms).
+    Otherwise hashlib, which loads faster than cryptography.
+    """
+    if "cryptography.hazmat.bindings._rust" in sys.modules:
+        return _CryptographySha256(data)
     import hashlib
 
     return hashlib.sha256(data)

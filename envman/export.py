@@ -8,7 +8,7 @@ goes in and records the export in the ledger.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from envman.errors import InvalidValue, UsageError
@@ -16,9 +16,10 @@ from envman.records import Record
 from envman.schema import is_var_name
 
 if TYPE_CHECKING:
+    from envman.crypto import Secret
     from envman.exporters import ExportItem
     from envman.ops import Project
-    from envman.profile import Profile
+    from envman.profile import ContentHasher, Profile, SecretRecord
 
 
 class Selection(Record):
@@ -52,10 +53,10 @@ def renames(project: Project, sel: Selection) -> dict[str, list[str]]:
             if not is_var_name(new):
                 raise InvalidValue(f"[exports.{sel.service}] rename: invalid name {new!r}", "use upper-case letters, digits and '_'")
             out.setdefault(source, []).append(new)
-    for spec in project.manifest.variables.values():
-        for key in (sel.service, sel.target):
-            if key and key in spec.export_as and spec.name not in out:
-                out[spec.name] = [spec.export_as[key]]
+    for key in (sel.service, sel.target):
+        if key:
+            for var, name in project.manifest.variables.export_names(key).items():
+                out.setdefault(var, [name])
     return out
 
 
@@ -75,47 +76,79 @@ def selection(*, only: Iterable[str] = (), exclude: Iterable[str] = (), secrets:
     return Selection(_names(only), _names(exclude), secrets, service, target, plain)
 
 
-class Export(Record):
-    """Items ready for an encoder, and which variable each exported name comes from."""
+class Export:
+    """The items of one export, made as the encoder consumes them, and what the ledger records of it.
 
-    profile: Profile
-    items: list[ExportItem]
-    sources: dict[str, str]  # exported name -> variable
+    ``items`` is consumed once, in name order; each secret is decrypted only then, so a large
+    profile is never held decrypted. ``keys`` (masked ids of the secrets included), ``count``
+    and ``content_hash`` are complete once ``items`` was consumed.
+    """
 
-    def secret_ids(self) -> dict[str, str]:
-        """Masked ids of the secrets included (for the ledger)."""
-        return {self.sources[i.name]: self.profile.secrets[self.sources[i.name]].masked for i in self.items if i.secret}
+    def __init__(self, project: Project, profile: Profile, sel: Selection, only: frozenset[str], exclude: frozenset[str]) -> None:
+        self.profile = profile
+        self.keys: dict[str, str] = {}
+        self.count = 0
+        self.content_hash = ""
+        decrypt = project.decryptor(profile.env).decrypt if sel.secrets and profile.secrets else None
+        self.items = self._items(renames(project, sel), sel, only, exclude, decrypt)
+
+    def _items(self, mapping: dict[str, list[str]], sel: Selection, only: frozenset[str], exclude: frozenset[str],
+               decrypt: Callable[[str, str], Secret] | None) -> Iterator[ExportItem]:
+        from envman.exporters import ExportItem
+        from envman.profile import ContentHasher
+
+        profile = self.profile
+        hasher = ContentHasher(profile)
+        # a name can clash only with a renamed one: only those are tracked
+        targets = {name for names in mapping.values() for name in names}
+        seen: dict[str, str] = {}
+        for var, value, record in _rows(profile, hasher):
+            if (only and var not in only) or var in exclude or (record is None and not sel.plain):
+                continue
+            if record is not None:
+                if decrypt is None:
+                    continue
+                value = decrypt(var, record.ciphertext).reveal()
+                self.keys[var] = record.masked
+            for name in mapping.get(var, [var]):
+                if name in targets:
+                    if name in seen:
+                        raise InvalidValue(f"exported name {name} comes from both {seen[name]} and {var}", "fix the renames in envman.toml")
+                    seen[name] = var
+                self.count += 1
+                yield ExportItem(name, value, record is not None)
+        self.content_hash = hasher.hexdigest()
+
+
+def _rows(profile: Profile, hasher: ContentHasher) -> Iterator[tuple[str, str, SecretRecord | None]]:
+    """(name, plain value, secret record) of every variable in name order, each secret fed to ``hasher`` as it passes."""
+    values = iter(sorted(profile.values))
+    plain = next(values, None)
+    for name, record in profile.secrets_by_name():
+        hasher.secret(name, record)
+        while plain is not None and plain < name:
+            yield plain, profile.values[plain], None
+            plain = next(values, None)
+        if plain == name:  # set as both (a hand edit): the secret wins, as everywhere else
+            plain = next(values, None)
+        yield name, "", record
+    while plain is not None:
+        yield plain, profile.values[plain], None
+        plain = next(values, None)
 
 
 def export_items(project: Project, profile: Profile, sel: Selection) -> Export:
-    """The items to export from ``profile``: selected, renamed, secrets decrypted (one key agreement)."""
-    from envman.exporters import ExportItem
-
+    """The items to export from ``profile``: selected, renamed, secrets decrypted as consumed (one key agreement)."""
     if sel.service:
         table = service_table(project, sel.service)
         only = sel.only or _names(table.get("only", []))
         exclude = sel.exclude | _names(table.get("exclude", []))
     else:
         only, exclude = sel.only, sel.exclude
-    unknown = (only | exclude) - set(profile.names())
+    unknown = [name for name in only | exclude if not profile.has(name)]
     if unknown:
         raise UsageError(f"not set in {profile.env}: {', '.join(sorted(unknown))}", "check --only/--exclude names with `envman show`")
-    mapping = renames(project, sel)
-    items: list[ExportItem] = []
-    seen: dict[str, str] = {}
-    for var in profile.names():
-        if (only and var not in only) or var in exclude:
-            continue
-        secret = var in profile.secrets
-        if (secret and not sel.secrets) or (not secret and not sel.plain):
-            continue
-        value = project.reveal(profile.env, var, profile.secrets[var]).reveal() if secret else profile.values[var]
-        for name in mapping.get(var, [var]):
-            if name in seen:
-                raise InvalidValue(f"exported name {name} comes from both {seen[name]} and {var}", "fix the renames in envman.toml")
-            seen[name] = var
-            items.append(ExportItem(name, value, secret))
-    return Export(profile, items, seen)
+    return Export(project, profile, sel, only, exclude)
 
 
 def record_export(project: Project, export: Export, fmt: str, destination: str) -> None:
@@ -123,8 +156,8 @@ def record_export(project: Project, export: Export, fmt: str, destination: str) 
     profile = export.profile
     with project.store.transaction() as txn:
         txn.record(
-            "export", profile.env, profile.version, profile=profile.content_hash(), keys=export.secret_ids(),
-            detail={"format": fmt, "destination": destination, "count": len(export.items)},
+            "export", profile.env, profile.version, profile=export.content_hash, keys=export.keys,
+            detail={"format": fmt, "destination": destination, "count": export.count},
         )
 
 

@@ -19,7 +19,7 @@ def _store_error(path: Path, exc: OSError) -> StoreError:
     return StoreError(f"cannot write {path}: {exc.strerror}", "check the disk and re-run; nothing was changed")
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+def atomic_write(path: Path, data: bytes | bytearray, *, mode: int = 0o644) -> None:
     """Replace ``path`` with ``data`` atomically: temp file in the same folder, fsync, rename, fsync folder.
 
     ``mode`` is applied when the temp file is created, so a 0600 file is never

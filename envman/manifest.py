@@ -7,12 +7,18 @@ changes the file (init, import of new variables), so a user's comments survive.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envman.errors import InvalidValue, NotFound, ProjectNotFound
 from envman.records import Record
-from envman.schema import VarSpec, check_env_name, is_project_id, spec_from_toml
+from envman.schema import TYPES, VarSpec, check_env_name, is_project_id, is_var_name, spec_from_toml
+
+if TYPE_CHECKING:
+    import re
+
+    from envman.profile import Run
 
 MANIFEST = "envman.toml"
 DEFAULT_ENVS = ("test", "staging", "production")
@@ -26,7 +32,7 @@ class Manifest(Record):
     environments: tuple[str, ...]
     salt: str
     public_keys: dict[str, str]
-    variables: dict[str, VarSpec]
+    variables: Variables
     backend: dict[str, Any] = {}  # noqa: RUF012 - shared, never changed in place
     probe: dict[str, Any] = {}  # noqa: RUF012 - shared, never changed in place
     exports: dict[str, Any] = {}  # noqa: RUF012 - shared, never changed in place
@@ -85,8 +91,8 @@ def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
-def parse_manifest(root: Path, data: dict[str, Any]) -> Manifest:
-    """Validate the raw TOML mapping of envman.toml."""
+def parse_manifest(root: Path, data: dict[str, Any], variables: Variables | None = None) -> Manifest:
+    """Validate the raw TOML mapping of envman.toml (``variables``: the schema, when already read)."""
     project = _table(data, "project")
     pid = project.get("id")
     if not isinstance(pid, str) or not is_project_id(pid):
@@ -106,7 +112,8 @@ def parse_manifest(root: Path, data: dict[str, Any]) -> Manifest:
     keys = _table(data, "keys")
     if not all(isinstance(v, str) for v in keys.values()):
         raise InvalidValue(f"{MANIFEST}: [keys] values must be public key strings", f"fix {MANIFEST}")
-    variables = {name: spec_from_toml(name, raw) for name, raw in _table(data, "variables").items()}
+    if variables is None:
+        variables = Variables({name: spec_from_toml(name, raw) for name, raw in _table(data, "variables").items()})
     return Manifest(
         root=root,
         project=pid,
@@ -122,34 +129,95 @@ def parse_manifest(root: Path, data: dict[str, Any]) -> Manifest:
 
 
 # A large schema is a long run of the tables `envman set --type` and `envman import`
-# write: `type`, then `required = true` when it is. Such a run is read by one regular
-# expression (envman.profile.block_run); anything else leaves it to the line reader.
-_VARIABLE_BLOCK = rb'\[variables\.([A-Z_][A-Z0-9_]*)\]\ntype = "([a-z_]+)"\n(required = (?:true|false)\n)?(\n?)'
-_VARIABLE_FIXED = len(b'[variables.]\ntype = ""\n')
+# write: `type`, then `required = true|false`. Such a run is checked by one regular
+# expression (envman.profile.block_run) and kept as bytes: most commands look up a
+# few variables or none, so specs are built only when the whole table is used.
+_VARIABLE_BLOCK = rb'\[variables\.([A-Z_][A-Z0-9_]*)\]\ntype = "(' + "|".join(TYPES).encode() + rb')"\n(?:required = (true|false)\n)?\n?'
 
 
-def _read_variables_run(raw: bytes) -> dict[str, Any] | None:
-    """envman.toml parsed like ``tomllib.loads`` when its variables are such a run (and the rest is plain), else None."""
-    from envman.profile import block_run, read_simple_toml
+class Variables(Mapping[str, VarSpec]):
+    """The ``[variables]`` of envman.toml: specs by name.
 
-    found = block_run(raw, b"variables", _VARIABLE_BLOCK, _VARIABLE_FIXED, 2)
-    if found is None:
+    Read from a run of plain tables, it keeps the run's bytes: one lookup reads one
+    table, and iterating builds every spec once.
+    """
+
+    __slots__ = ("_run", "_specs")
+
+    def __init__(self, specs: dict[str, VarSpec] | None = None, run: Run | None = None) -> None:
+        self._specs = specs if specs is not None or run is not None else {}
+        self._run = run
+
+    def _all(self) -> dict[str, VarSpec]:
+        if self._specs is None:
+            assert self._run is not None
+            self._specs = {spec.name: spec for spec in map(_spec_of, self._run.blocks(_VARIABLE_BLOCK))}
+            self._run = None
+        return self._specs
+
+    def _lookup(self, name: str) -> VarSpec | None:
+        if self._specs is not None:
+            return self._specs.get(name)
+        assert self._run is not None
+        if not is_var_name(name):
+            return None
+        at = self._run.raw.find(b"\n[variables." + name.encode() + b"]\n", self._run.start - 1, self._run.end)
+        if at < 0:
+            return None
+        from envman.profile import _pattern
+
+        m = _pattern(_VARIABLE_BLOCK.decode("latin-1"), _VARIABLE_BLOCK).match(self._run.raw, at + 1, self._run.end)
+        assert m is not None  # every block of the run matched when it was read
+        return _spec_of(m)
+
+    def __getitem__(self, name: str) -> VarSpec:
+        spec = self._lookup(name)
+        if spec is None:
+            raise KeyError(name)
+        return spec
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._lookup(name) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def export_names(self, key: str) -> dict[str, str]:
+        """Variable -> the name it takes for target or service ``key`` (``export_as``)."""
+        if self._specs is None:
+            return {}  # a run of plain tables sets no export_as
+        return {name: spec.export_as[key] for name, spec in self._specs.items() if key in spec.export_as}
+
+    def __repr__(self) -> str:
+        return f"Variables({len(self)} specs)"
+
+
+def _spec_of(m: re.Match[bytes]) -> VarSpec:
+    name, kind, required = m.groups()
+    return VarSpec(name.decode(), kind.decode(), required == b"true")
+
+
+def _read_variables_run(raw: bytes) -> tuple[dict[str, Any], Run] | None:
+    """envman.toml parsed like ``tomllib.loads`` but for a run of plain variable tables, checked and returned as is."""
+    from envman.profile import _NotSimple, block_run, read_simple_toml
+
+    run = block_run(raw, b"variables")
+    if run is None:
         return None
-    blocks, start, end = found
-    variables: dict[str, Any] = {}
-    for name, kind, required, _ in blocks:
-        table: dict[str, Any] = {"type": kind.decode()}
-        if required:
-            table["required"] = required == b"required = true\n"
-        variables[name.decode()] = table
+    names: set[bytes] = set()
+    count = 0
     try:
-        data = read_simple_toml((raw[:start] + raw[end:]).decode("utf-8"))
-    except UnicodeDecodeError:
+        for count, m in enumerate(run.blocks(_VARIABLE_BLOCK), 1):  # noqa: B007 - the count is used below
+            names.add(m.group(1))
+        data = read_simple_toml(run.cut().decode("utf-8"))
+    except (_NotSimple, UnicodeDecodeError):
         return None
-    if data is None or len(variables) != len(blocks) or "variables" in data:
+    if data is None or len(names) != count or run.quotes != 2 * count or "variables" in data:
         return None
-    data["variables"] = variables
-    return data
+    return data, run
 
 
 def load_manifest(root: Path | None = None) -> Manifest:
@@ -171,9 +239,10 @@ def load_manifest(root: Path | None = None) -> Manifest:
     if text.startswith("\ufeff"):
         raise InvalidValue(f"{path} starts with a byte-order mark", "save it as UTF-8 without BOM")
     # the plain subset envman writes is read without tomllib (see envman.profile.read_simple_toml)
-    data = _read_variables_run(raw) if len(raw) >= BLOCKS_FROM else None
-    if data is None:
-        data = read_simple_toml(text)
+    found = _read_variables_run(raw) if len(raw) >= BLOCKS_FROM else None
+    if found is not None:
+        return parse_manifest(folder, found[0], Variables(run=found[1]))
+    data = read_simple_toml(text)
     if data is None:
         import tomllib
 

@@ -58,7 +58,7 @@ def export_cmd(env: str, fmt: str | None, output: str | None, only: tuple[str, .
       envman export production --format github-actions >> "$GITHUB_ENV"
     """
     from envman.export import record_export, selection, service_table
-    from envman.exporters import FORMATS, ExportOptions, render
+    from envman.exporters import FORMATS, ExportOptions, stream
     from envman.ops import resolve_version
 
     project = open_project()
@@ -85,8 +85,9 @@ def export_cmd(env: str, fmt: str | None, output: str | None, only: tuple[str, .
     export = _items_or_hint(project, profile, sel)
     options = ExportOptions(k8s_name=k8s_name, k8s_namespace=k8s_namespace,
                             github_section="mask" if github_section == "mask" else "env", vercel_environment=vercel_env)
-    text = render(fmt, export.items, env=env, project=project.manifest.project, options=options)
-    data = text.encode("utf-8")
+    data = bytearray()  # the whole export before anything is written: a refused value leaves nothing behind
+    for chunk in stream(fmt, export.items, env=env, project=project.manifest.project, options=options):
+        data += chunk.encode("utf-8")
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -97,12 +98,11 @@ def export_cmd(env: str, fmt: str | None, output: str | None, only: tuple[str, .
         path = Path(output)
         if not path.parent.is_dir():
             raise NotFound(f"folder {path.parent} does not exist", "create it or choose another -o path")
-        atomic_write(path, data, mode=0o600 if any(i.secret for i in export.items) else 0o644)
+        atomic_write(path, data, mode=0o600 if export.keys else 0o644)
         destination = str(path)
     record_export(project, export, fmt, destination)
     if output is not None:
-        n_secret = sum(1 for i in export.items if i.secret)
-        click.echo(f"exported {env}@{profile.version} ({len(export.items)} variables, {n_secret} secret) as {fmt} to {output}", err=True)
+        click.echo(f"exported {env}@{profile.version} ({export.count} variables, {len(export.keys)} secret) as {fmt} to {output}", err=True)
 
 
 @click.command("run", context_settings={**CONTEXT, "ignore_unknown_options": True})

@@ -219,3 +219,18 @@ def test_keyring_never_overwrites_another_projects_key(memory_keyring: object) -
     with pytest.raises(UsageError, match="already holds a private key"):
         store_in_keyring("demo", "test", "second")
     assert private_key("demo", "test") == "first"
+
+
+@settings(max_examples=100)
+@given(pieces=st.lists(st.binary(max_size=300), max_size=5))
+def test_both_sha256_implementations_agree(pieces: list[bytes]) -> None:
+    """Profile and ledger hashes come from cryptography once it is loaded, else from hashlib: the same digest either way."""
+    import hashlib
+
+    import envman.crypto
+
+    ours = envman.crypto._CryptographySha256(pieces[0] if pieces else b"")
+    for piece in pieces[1:]:
+        ours.update(piece)
+    assert ours.hexdigest() == ours.hexdigest() == hashlib.sha256(b"".join(pieces)).hexdigest()
+    assert isinstance(envman.crypto.sha256(), envman.crypto._CryptographySha256)  # this process has loaded cryptography

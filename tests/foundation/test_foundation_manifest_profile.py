@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import envman.profile
 from envman.errors import InvalidValue, NotFound, ProjectNotFound, TamperError
-from envman.manifest import edit_manifest, find_root, load_manifest, parse_manifest, spec_to_table
+from envman.manifest import Variables, edit_manifest, find_root, load_manifest, parse_manifest, spec_to_table
 from envman.profile import Profile, SecretRecord, VarMeta, empty_profile, profile_from_mapping, profile_from_toml
 from envman.schema import VarSpec, spec_from_toml
 
@@ -321,6 +321,29 @@ def test_block_reader_reads_what_tomllib_reads(profile: Profile) -> None:
         assert blocks is not None and blocks[1] == profile.secrets
 
 
+@settings(deadline=None, max_examples=150)
+@given(profile=_PROFILES, probe=_NAMES)
+def test_tables_kept_as_the_file_behave_as_dicts(profile: Profile, probe: str) -> None:
+    """Secrets and meta read as runs of blocks: lookups, membership, iteration (repeated), hash and rewrite as with dicts."""
+    from envman.profile import RunTable
+
+    read = profile_from_toml("x", profile.to_toml())
+    written = {"secrets": profile.secrets, "meta": {k: m for k, m in profile.meta.items() if m.as_dict()}}
+    for key, expected in written.items():
+        table = getattr(read, key)
+        if isinstance(table, RunTable):
+            assert table.run.raw  # kept as the file's bytes
+        for _ in range(2):
+            assert list(table) == sorted(expected) and len(table) == len(expected)
+            assert list(table.items()) == sorted(expected.items()) and list(table.values()) == [expected[k] for k in sorted(expected)]
+        assert (probe in table) == (probe in expected) and table.get(probe) == expected.get(probe)
+        for name, record in expected.items():
+            assert table[name] == record and name in table
+        assert dict(table) == expected and {**table} == expected
+    assert read.content_hash() == profile.content_hash() and read.to_toml() == profile.to_toml()
+    assert read.with_changes(secrets={**read.secrets, "NEW": SecretRecord("c", "m", "f")}).secrets["NEW"].masked == "m"
+
+
 _LINE_EDITS = st.sampled_from([
     'extra = "x"', 'masked = "a"b"', 'masked = "" = ""', 'masked = "a\\"b"', 'masked = "a\\qb"', "[secrets.A]", "[secrets.lower]",
     "[meta.A]", "[meta.A.rollback]", 'owner = "o"', "rotation_days = 0", "rotation_days = 5", "rotation_days = -1",
@@ -423,7 +446,16 @@ def test_variables_run_reads_what_tomllib_reads(tables: list[tuple[str, str, boo
         expected = None
     got = _read_variables_run(text.encode())
     if got is not None:
-        assert got == expected
+        data, run = got
+        assert expected is not None
+        specs = {name: spec_from_toml(name, table) for name, table in expected.pop("variables").items()}
+        assert data == expected
+        lazy = Variables(run=run)
+        for name, spec in specs.items():  # looked up one by one before the table is built
+            assert name in lazy and lazy[name] == spec and lazy.get(name) == spec
+        assert "NOT_IN_IT" not in lazy and lazy.get("NOT_IN_IT") is None and "bad name]\n" not in lazy
+        assert lazy.export_names("dotenv") == {}
+        assert dict(lazy) == specs and len(lazy) == len(specs)
     plain = all(not extra for *_, extra in tables) and "[variables" not in tail
     if tables and plain and expected is not None:
         assert got is not None  # what envman writes takes the block reader
