@@ -151,7 +151,8 @@ class Variables(Mapping[str, VarSpec]):
     def _all(self) -> dict[str, VarSpec]:
         if self._specs is None:
             assert self._run is not None
-            self._specs = {spec.name: spec for spec in map(_spec_of, self._run.blocks(_VARIABLE_BLOCK))}
+            run = self._run  # checked when read: findall needs no position checks
+            self._specs = {spec.name: spec for spec in map(_spec_of, _variable_pattern().findall(run.raw, run.start, run.end))}
             self._run = None
         return self._specs
 
@@ -164,11 +165,9 @@ class Variables(Mapping[str, VarSpec]):
         at = self._run.raw.find(b"\n[variables." + name.encode() + b"]\n", self._run.start - 1, self._run.end)
         if at < 0:
             return None
-        from envman.profile import _pattern
-
-        m = _pattern(_VARIABLE_BLOCK.decode("latin-1"), _VARIABLE_BLOCK).match(self._run.raw, at + 1, self._run.end)
+        m = _variable_pattern().match(self._run.raw, at + 1, self._run.end)
         assert m is not None  # every block of the run matched when it was read
-        return _spec_of(m)
+        return _spec_of(m.groups())
 
     def __getitem__(self, name: str) -> VarSpec:
         spec = self._lookup(name)
@@ -176,7 +175,15 @@ class Variables(Mapping[str, VarSpec]):
             raise KeyError(name)
         return spec
 
+    def get(self, name: str, default: VarSpec | None = None) -> VarSpec | None:  # type: ignore[override]  # specs only
+        if self._specs is not None:  # most calls, once built: one dict lookup
+            return self._specs.get(name, default)
+        spec = self._lookup(name)
+        return default if spec is None else spec
+
     def __contains__(self, name: object) -> bool:
+        if self._specs is not None:
+            return name in self._specs
         return isinstance(name, str) and self._lookup(name) is not None
 
     def __iter__(self) -> Iterator[str]:
@@ -195,8 +202,14 @@ class Variables(Mapping[str, VarSpec]):
         return f"Variables({len(self)} specs)"
 
 
-def _spec_of(m: re.Match[bytes]) -> VarSpec:
-    name, kind, required = m.groups()
+def _variable_pattern() -> re.Pattern[bytes]:
+    from envman.profile import _pattern
+
+    return _pattern(_VARIABLE_BLOCK.decode("latin-1"), _VARIABLE_BLOCK)
+
+
+def _spec_of(groups: tuple[bytes, ...]) -> VarSpec:
+    name, kind, required = groups
     return VarSpec(name.decode(), kind.decode(), required == b"true")
 
 
@@ -207,15 +220,12 @@ def _read_variables_run(raw: bytes) -> tuple[dict[str, Any], Run] | None:
     run = block_run(raw, b"variables")
     if run is None:
         return None
-    names: set[bytes] = set()
-    count = 0
     try:
-        for count, m in enumerate(run.blocks(_VARIABLE_BLOCK), 1):  # noqa: B007 - the count is used below
-            names.add(m.group(1))
+        names = [m.group(1) for m in run.blocks(_VARIABLE_BLOCK)]
         data = read_simple_toml(run.cut().decode("utf-8"))
     except (_NotSimple, UnicodeDecodeError):
         return None
-    if data is None or len(names) != count or run.quotes != 2 * count or "variables" in data:
+    if data is None or len(set(names)) != len(names) or "variables" in data:
         return None
     return data, run
 

@@ -433,12 +433,11 @@ _CONTROL_BYTES = tuple(c.encode() for c in _CONTROL)
 
 
 class Run(Record):
-    """A run of ``[kind.NAME]`` blocks in a file's bytes: ``raw[start:end]``, with its quote count."""
+    """A run of ``[kind.NAME]`` blocks in a file's bytes: ``raw[start:end]``."""
 
     raw: bytes
     start: int
     end: int
-    quotes: int
 
     def blocks(self, block: bytes) -> Iterator[re.Match[bytes]]:
         """Each block's match, in order; _NotSimple when something other than a block lies in the run."""
@@ -457,15 +456,20 @@ class Run(Record):
 
 
 def block_run(raw: bytes, kind: bytes) -> Run | None:
-    """The run of ``[kind.NAME]`` tables that starts at the first one; None when there is none or it holds a backslash."""
+    """The run of ``[kind.NAME]`` tables that starts at the first one; None when there is none or it holds an escape or a stray quote.
+
+    The block patterns read every string as one ``key = "..."`` line, with ``.*`` between
+    the quotes: a line ends with ``"\n`` exactly once, so a run of such blocks holds two
+    quotes per ``"\n``, and more when a value holds a quote (which TOML would not allow).
+    """
     start = raw.find(b"\n[" + kind + b".") + 1
     if not start:
         return None
     after = _pattern(kind.decode() + " end", rb"\n\[(?!" + kind + rb"\.)").search(raw, start)
     end = after.start() + 1 if after is not None else len(raw)
-    if raw.find(b"\\", start, end) >= 0:
+    if raw.find(b"\\", start, end) >= 0 or raw.count(b'"', start, end) != 2 * raw.count(b'"\n', start, end):
         return None
-    return Run(raw, start, end, raw.count(b'"', start, end))
+    return Run(raw, start, end)
 
 
 class RunTable(Mapping[str, _T]):
@@ -473,44 +477,54 @@ class RunTable(Mapping[str, _T]):
 
     A large profile is mostly its secrets and their meta tables; as records they take
     ~3 times the file's size. The run is checked when the file is read (every block as
-    envman writes it, names in increasing order); a record is built when it is used:
-    iterating builds them one at a time and keeps none, and lookups go through an index
-    of block offsets made on the first one.
+    envman writes it, names in increasing order). Iterating builds the records one at a
+    time and keeps none (an export, a hash); the first lookup builds them all once.
     """
 
-    __slots__ = ("_block", "_build", "_count", "_index", "_run")
+    __slots__ = ("_block", "_build", "_count", "_kind", "_records", "_run")
 
-    def __init__(self, run: Run, block: bytes, build: Callable[[re.Match[bytes]], _T], count: int) -> None:
-        self._run, self._block, self._build, self._count = run, block, build, count
-        self._index: dict[str, int] | None = None
+    def __init__(self, run: Run, kind: bytes, block: bytes, build: Callable[[tuple[bytes, ...]], _T], count: int) -> None:
+        self._run, self._kind, self._block, self._build, self._count = run, kind, block, build, count
+        self._records: dict[str, _T] | None = None
 
-    def _matches(self) -> Iterator[re.Match[bytes]]:
-        return self._run.blocks(self._block)
+    def _pattern(self) -> re.Pattern[bytes]:
+        return _pattern(self._block.decode("latin-1"), self._block)
+
+    def _all(self) -> dict[str, _T]:
+        if self._records is None:
+            build, run = self._build, self._run
+            self._records = {groups[0].decode(): build(groups) for groups in self._pattern().findall(run.raw, run.start, run.end)}
+        return self._records
+
+    def __getitem__(self, name: str) -> _T:
+        return self._all()[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._all()
 
     def __iter__(self) -> Iterator[str]:
-        return (m.group(1).decode() for m in self._matches())
+        if self._records is not None:
+            return iter(self._records)
+        # the run was checked: each line that opens a table there is a block's header
+        headers = _pattern(f"{self._kind.decode()} headers", rb"\n\[" + self._kind + rb"\.([A-Z_][A-Z0-9_]*)\]\n")
+        return (name.decode() for name in headers.findall(self._run.raw, self._run.start - 1, self._run.end))
 
     def __len__(self) -> int:
         return self._count
 
-    def __getitem__(self, name: str) -> _T:
-        if self._index is None:
-            self._index = {m.group(1).decode(): m.start() for m in self._matches()}
-        at = self._index[name]
-        m = _pattern(self._block.decode("latin-1"), self._block).match(self._run.raw, at, self._run.end)
-        assert m is not None  # the block matched when the file was read
-        return self._build(m)
-
     def items(self) -> ItemsView[str, _T]:
-        return _RunItems(self)
+        return self._all().items() if self._records is not None else _RunItems(self)
 
     def values(self) -> ValuesView[_T]:
-        return _RunValues(self)
+        return self._all().values() if self._records is not None else _RunValues(self)
 
     def stream(self) -> Iterator[tuple[str, _T]]:
         """(name, record) in name order, built one at a time."""
-        build = self._build
-        return ((m.group(1).decode(), build(m)) for m in self._matches())
+        if self._records is not None:
+            return iter(self._records.items())
+        build, run = self._build, self._run
+        # the run was checked when read: its blocks tile it, no need to check positions again
+        return ((groups[0].decode(), build(groups)) for groups in map(re.Match.groups, self._pattern().finditer(run.raw, run.start, run.end)))
 
     @property
     def run(self) -> Run:
@@ -534,42 +548,28 @@ class _RunValues(ValuesView[_T]):
         return (record for _, record in self._mapping.stream())
 
 
-def _secret_of(m: re.Match[bytes]) -> SecretRecord:
-    _, ciphertext, masked, fingerprint = m.groups()
-    return SecretRecord(ciphertext.decode(), masked.decode(), fingerprint.decode())
+# Built from a block's groups, once per secret: fields in order through tuple's own constructor.
+def _secret_of(groups: tuple[bytes, ...]) -> SecretRecord:
+    _, ciphertext, masked, fingerprint = groups
+    return SecretRecord._make((ciphertext.decode(), masked.decode(), fingerprint.decode()))
 
 
-def _meta_of(m: re.Match[bytes]) -> VarMeta:
-    _, owner, method, days, rotated_at, note, rollback, ciphertext, masked, fingerprint = m.groups()
-    record = SecretRecord(ciphertext.decode(), masked.decode(), fingerprint.decode()) if rollback else None
-    return VarMeta((owner or b"").decode(), (method or b"").decode(), int(days or 0), (rotated_at or b"").decode(),
-                   (note or b"").decode(), record)
+def _meta_of(groups: tuple[bytes, ...]) -> VarMeta:
+    _, owner, method, days, rotated_at, note, rollback, ciphertext, masked, fingerprint = groups
+    record = SecretRecord._make((ciphertext.decode(), masked.decode(), fingerprint.decode())) if rollback else None
+    return VarMeta._make(((owner or b"").decode(), (method or b"").decode(), int(days or 0), (rotated_at or b"").decode(),
+                          (note or b"").decode(), record))
 
 
-def _meta_quotes(m: re.Match[bytes]) -> int:
-    """The quote characters of a meta block as envman writes it (more means a quote inside a value)."""
-    fields = sum(m.group(i) is not None for i in (2, 3, 5, 6))
-    return 2 * fields + (6 if m.group(7) else 0)
-
-
-def _table_run(raw: bytes, kind: bytes, block: bytes, quotes: Callable[[re.Match[bytes]], int],
-               build: Callable[[re.Match[bytes]], _T]) -> RunTable[_T] | None:
+def _table_run(raw: bytes, kind: bytes, block: bytes, build: Callable[[tuple[bytes, ...]], _T]) -> RunTable[_T] | None:
     """The run of ``[kind.NAME]`` blocks, checked: each block as envman writes it, names strictly increasing."""
     run = block_run(raw, kind)
     if run is None:
         return None
-    count = counted = 0
-    last = b""
-    for m in run.blocks(block):
-        name = m.group(1)
-        if name <= last:
-            return None
-        last = name
-        count += 1
-        counted += quotes(m)
-    if counted != run.quotes:
+    names = [m.group(1) for m in run.blocks(block)]
+    if names != sorted(set(names)):
         return None
-    return RunTable(run, block, build, count)
+    return RunTable(run, kind, block, build, len(names))
 
 
 def _read_profile_bytes(raw: bytes) -> tuple[dict[str, Any], RunTable[SecretRecord] | None, RunTable[VarMeta] | None] | None:
@@ -578,8 +578,8 @@ def _read_profile_bytes(raw: bytes) -> tuple[dict[str, Any], RunTable[SecretReco
         return None
     try:
         # both runs in the whole file (no copies): no line of a secrets run starts with "[meta." and none of a meta run with "[secrets."
-        secrets = _table_run(raw, b"secrets", _SECRET_BLOCK, lambda _m: 6, _secret_of)
-        meta = _table_run(raw, b"meta", _META_BLOCK, _meta_quotes, _meta_of)
+        secrets = _table_run(raw, b"secrets", _SECRET_BLOCK, _secret_of)
+        meta = _table_run(raw, b"meta", _META_BLOCK, _meta_of)
         rest, at = [], 0
         for run in sorted((t.run for t in (secrets, meta) if t is not None), key=lambda r: r.start):
             if run.start < at:
