@@ -89,7 +89,7 @@ class Export:
         self.keys: dict[str, str] = {}
         self.count = 0
         self.content_hash = ""
-        decrypt = project.decryptor(profile.env).decrypt if sel.secrets and profile.secrets else None
+        decrypt = project.decryptor(profile.env).decrypt if _includes_a_secret(profile, sel, only, exclude) else None
         self.items = self._items(renames(project, sel), sel, only, exclude, decrypt)
 
     def _items(self, mapping: dict[str, list[str]], sel: Selection, only: frozenset[str], exclude: frozenset[str],
@@ -118,6 +118,16 @@ class Export:
                 self.count += 1
                 yield ExportItem(name, value, record is not None)
         self.content_hash = hasher.hexdigest()
+
+
+def _includes_a_secret(profile: Profile, sel: Selection, only: frozenset[str], exclude: frozenset[str]) -> bool:
+    """Whether the export holds a secret, so needs the private key (asked for before anything is encoded)."""
+    secrets = profile.secrets
+    if not sel.secrets or not secrets:
+        return False
+    if only:
+        return any(name in secrets and name not in exclude for name in only)
+    return len(exclude) < len(secrets) or any(name not in exclude for name in secrets)
 
 
 def _rows(profile: Profile, hasher: ContentHasher) -> Iterator[tuple[str, str, SecretRecord | None]]:

@@ -90,3 +90,22 @@ def test_cli_export_with_renames_reads_either_way(seeded, cli, blocks: bool) -> 
     assert "OPENAI_API_KEY" in out and "ALLTKN_API_KEY" not in out and "AI_LOG_LEVEL" not in out
     assert entry["profile"] == current.content_hash() and entry["detail"]["count"] == len(out)
     assert entry["keys"] == {"ALLTKN_API_KEY": current.secrets["ALLTKN_API_KEY"].masked}
+
+
+@pytest.mark.parametrize("args", [["--only", "ALLTKN_BASE_URL,AI_LOG_LEVEL"], ["--exclude", "ALLTKN_API_KEY"],
+                                  ["--format", "k8s-configmap"]])
+def test_no_key_needed_when_no_secret_is_included(seeded, args: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Leaving every secret out by --only, --exclude or the target needs no private key, as --no-secrets does."""
+    import os
+    import subprocess
+
+    from tests.conftest import ENVMAN_BIN
+
+    env = {k: v for k, v in os.environ.items() if k != "ENVMAN_KEYS_FILE"}
+    fmt = [] if "--format" in args else ["--format", "json"]
+    proc = subprocess.run([ENVMAN_BIN, "export", "production", *fmt, *args], cwd=seeded.root, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "ALLTKN_BASE_URL" in proc.stdout and "sk-" not in proc.stdout
+    with_secret = subprocess.run([ENVMAN_BIN, "export", "production", "--format", "json", "--only", "ALLTKN_API_KEY"],
+                                 cwd=seeded.root, env=env, capture_output=True, text=True)
+    assert with_secret.returncode == 2 and "--no-secrets" in with_secret.stderr
