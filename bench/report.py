@@ -65,22 +65,27 @@ GAPS = """\
   with the history, ~5 s at 1,000,000 entries) nor imports hashlib.
 - **Export against sops (P3a, P3b).** sops is one Go binary: ~50 ms for 1,000 values, about
   what a Python interpreter needs to start, before importing click (another ~50 ms here), so
-  P3a cannot reach 1.5 while envman is a click program. At 10,000 values the profile's secret
-  and meta tables and the schema's variable tables are read as runs of blocks, one
-  regular-expression pass over the file's bytes (the line reader cost ~1 µs per line over
-  70,000 lines), and the content hash recorded for the export is computed in pieces. What
-  remains is linear and in Python: building the 10,000 schema and profile records, one
-  decryption (base64 + AES-GCM) and one encoding per value, and the export's ledger entry (the
-  masked id of every secret included). None is a per-value process or file.
+  P3a cannot reach 1.5 while envman is a click program. The export streams: the profile's
+  secret and meta tables and the schema's variable tables are checked as runs of blocks (one
+  regular expression over the file's bytes) and kept as bytes; each secret is then built,
+  fed to the content hash, decrypted and encoded in one pass, and dropped. What remains is
+  linear and in Python, ~15 µs per value under the instruction counter: the check pass and the
+  record pass over each table (two regex matches per block), the content hash recorded for the
+  export (its JSON quoting and SHA-256 of ~3 MB), one base64 + AES-GCM + encode per value, and
+  the ledger entry with the masked id of every secret included. None is a per-value process or
+  file.
 - **`envman.load()` (P4a).** It must import dynaconf (its return type), then read a
   1,000-secret profile and the manifest's 1,000 schema entries, validate, decrypt and type
   every value, and fill the Dynaconf object's store directly.
-- **Memory (P7).** `cryptography`'s library alone takes click's ~14 MB to ~21 MB. Reading the
-  profile no longer holds a decoded copy or the lines of the file (peak of the read 27 MB ->
-  12 MB) and the content hash no longer builds the whole canonical document (12 MB -> 2 MB),
-  but the export still holds the 10,000-entry schema, the profile records and the decrypted
-  items at once. Reaching 2x needs a streaming export (each secret read, decrypted and encoded,
-  then dropped) and a schema read lazily, variable by variable.
+- **Memory (P7).** Before any value is read, click (~14 MB), envman's modules (~1 MB) and
+  `cryptography`'s library (~6.6 MB) take 1.55x the yardstick. The export no longer holds the
+  schema (a run of plain `[variables.NAME]` tables stays bytes until a command looks up every
+  variable), the profile records (its tables stay the file's ~3 MB of bytes; records are built
+  one at a time), the decrypted items (they go straight to the encoder) nor a second copy of
+  OpenSSL (SHA-256 comes from `cryptography` once it is loaded; hashlib added 3.5 MB). What it
+  holds: the profile file's bytes, the encoded output (refused values must leave nothing
+  behind, so it is written only when complete), and the masked ids for the ledger entry.
+  Reaching 2x would need reading the file in pieces and an output that may be cut short.
 """
 
 
