@@ -16,9 +16,7 @@ from envman.records import Record
 from envman.schema import TYPES, VarSpec, check_env_name, is_project_id, is_var_name, spec_from_toml
 
 if TYPE_CHECKING:
-    import re
-
-    from envman.profile import Run
+    from envman.blocks import Run
 
 MANIFEST = "envman.toml"
 DEFAULT_ENVS = ("test", "staging", "production")
@@ -130,7 +128,7 @@ def parse_manifest(root: Path, data: dict[str, Any], variables: Variables | None
 
 # A large schema is a long run of the tables `envman set --type` and `envman import`
 # write: `type`, then `required = true|false`. Such a run is checked by one regular
-# expression (envman.profile.block_run) and kept as bytes: most commands look up a
+# expression (envman.blocks) and kept as bytes: most commands look up a
 # few variables or none, so specs are built only when the whole table is used.
 _VARIABLE_BLOCK = rb'\[variables\.([A-Z_][A-Z0-9_]*)\]\ntype = "(' + "|".join(TYPES).encode() + rb')"\n(?:required = (true|false)\n)?\n?'
 
@@ -151,8 +149,7 @@ class Variables(Mapping[str, VarSpec]):
     def _all(self) -> dict[str, VarSpec]:
         if self._specs is None:
             assert self._run is not None
-            run = self._run  # checked when read: findall needs no position checks
-            self._specs = {spec.name: spec for spec in map(_spec_of, _variable_pattern().findall(run.raw, run.start, run.end))}
+            self._specs = {spec.name: spec for spec in map(_spec_of, self._run.groups(_VARIABLE_BLOCK))}
             self._run = None
         return self._specs
 
@@ -165,7 +162,9 @@ class Variables(Mapping[str, VarSpec]):
         at = self._run.raw.find(b"\n[variables." + name.encode() + b"]\n", self._run.start - 1, self._run.end)
         if at < 0:
             return None
-        m = _variable_pattern().match(self._run.raw, at + 1, self._run.end)
+        from envman.blocks import pattern
+
+        m = pattern(_VARIABLE_BLOCK).match(self._run.raw, at + 1, self._run.end)
         assert m is not None  # every block of the run matched when it was read
         return _spec_of(m.groups())
 
@@ -202,12 +201,6 @@ class Variables(Mapping[str, VarSpec]):
         return f"Variables({len(self)} specs)"
 
 
-def _variable_pattern() -> re.Pattern[bytes]:
-    from envman.profile import _pattern
-
-    return _pattern(_VARIABLE_BLOCK.decode("latin-1"), _VARIABLE_BLOCK)
-
-
 def _spec_of(groups: tuple[bytes, ...]) -> VarSpec:
     name, kind, required = groups
     return VarSpec(name.decode(), kind.decode(), required == b"true")
@@ -215,7 +208,8 @@ def _spec_of(groups: tuple[bytes, ...]) -> VarSpec:
 
 def _read_variables_run(raw: bytes) -> tuple[dict[str, Any], Run] | None:
     """envman.toml parsed like ``tomllib.loads`` but for a run of plain variable tables, checked and returned as is."""
-    from envman.profile import _NotSimple, block_run, read_simple_toml
+    from envman.blocks import NotSimple, block_run
+    from envman.profile import read_simple_toml
 
     run = block_run(raw, b"variables")
     if run is None:
@@ -223,7 +217,7 @@ def _read_variables_run(raw: bytes) -> tuple[dict[str, Any], Run] | None:
     try:
         names = [m.group(1) for m in run.blocks(_VARIABLE_BLOCK)]
         data = read_simple_toml(run.cut().decode("utf-8"))
-    except (_NotSimple, UnicodeDecodeError):
+    except (NotSimple, UnicodeDecodeError):
         return None
     if data is None or len(set(names)) != len(names) or "variables" in data:
         return None
@@ -232,7 +226,8 @@ def _read_variables_run(raw: bytes) -> tuple[dict[str, Any], Run] | None:
 
 def load_manifest(root: Path | None = None) -> Manifest:
     """Find and read envman.toml."""
-    from envman.profile import BLOCKS_FROM, read_simple_toml
+    from envman import blocks
+    from envman.profile import read_simple_toml
 
     folder = root if root is not None else find_root()
     path = folder / MANIFEST
@@ -249,7 +244,7 @@ def load_manifest(root: Path | None = None) -> Manifest:
     if text.startswith("\ufeff"):
         raise InvalidValue(f"{path} starts with a byte-order mark", "save it as UTF-8 without BOM")
     # the plain subset envman writes is read without tomllib (see envman.profile.read_simple_toml)
-    found = _read_variables_run(raw) if len(raw) >= BLOCKS_FROM else None
+    found = _read_variables_run(raw) if len(raw) >= blocks.BLOCKS_FROM else None
     if found is not None:
         return parse_manifest(folder, found[0], Variables(run=found[1]))
     data = read_simple_toml(text)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import ItemsView, Iterable, Iterator, Mapping, ValuesView
-from typing import TYPE_CHECKING, Any, AnyStr, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import envman.blocks
+from envman.blocks import FIELD, NAME, NotSimple, RunTable, checked_table, pattern
 from envman.errors import TamperError
 from envman.records import Record
 from envman.schema import is_var_name
@@ -283,7 +285,7 @@ def profile_from_toml(where: str, raw: bytes) -> Profile:
     """Parse a profile file's bytes."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raise _bad(where, "it starts with a byte-order mark")
-    blocks = _read_profile_bytes(raw) if len(raw) >= BLOCKS_FROM else None
+    blocks = _read_profile_bytes(raw) if len(raw) >= envman.blocks.BLOCKS_FROM else None
     if blocks is not None:
         return profile_from_mapping(where, blocks[0], secrets=blocks[1], meta=blocks[2])
     try:
@@ -314,15 +316,6 @@ def profile_from_toml(where: str, raw: bytes) -> Profile:
 
 _BARE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"  # bare-key characters
 _ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
-_patterns: dict[str, re.Pattern[Any]] = {}  # compiled on first use: compiling costs start-up time
-
-
-def _pattern(name: str, source: AnyStr) -> re.Pattern[AnyStr]:
-    if name not in _patterns:
-        _patterns[name] = re.compile(source)
-    return _patterns[name]
-
-
 # control characters other than tab and newline (CR included): TOML wants them escaped
 _CONTROL = tuple(chr(c) for c in (*range(9), *range(11, 32), 127))
 
@@ -331,35 +324,31 @@ def _has_control(text: str) -> bool:
     return any(c in text for c in _CONTROL)  # one fast scan per character: quicker than a character class
 
 
-class _NotSimple(Exception):
-    pass
-
-
 def _basic_string(value: str) -> str:
-    """The content of a one-line TOML basic string ``"..."``; _NotSimple if it is anything else."""
+    """The content of a one-line TOML basic string ``"..."``; NotSimple if it is anything else."""
     if len(value) < 2 or value[0] != '"' or value[-1] != '"':
-        raise _NotSimple
+        raise NotSimple
     body = value[1:-1]
     if "\\" not in body:
         if '"' in body:
-            raise _NotSimple
+            raise NotSimple
         return body
-    if _pattern("escaped", r'(?:[^"\\]|\\.)*').fullmatch(body) is None:
-        raise _NotSimple
+    if pattern(r'(?:[^"\\]|\\.)*').fullmatch(body) is None:
+        raise NotSimple
 
     def one(m: re.Match[str]) -> str:
         hex_digits = m.group(1) or m.group(2)
         if hex_digits is not None:
             code = int(hex_digits, 16)
             if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-                raise _NotSimple
+                raise NotSimple
             return chr(code)
         char = _ESCAPES.get(m.group(3))
         if char is None:
-            raise _NotSimple
+            raise NotSimple
         return char
 
-    return _pattern("escape", r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))").sub(one, body)
+    return pattern(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))").sub(one, body)
 
 
 def _simple_value(value: str) -> Any:
@@ -373,7 +362,7 @@ def _simple_value(value: str) -> Any:
     if value[:1] == "[" and value[-1:] == "]" and "\\" not in value:
         inner = value[1:-1]
         return [_basic_string(item) for item in inner.split(", ")] if inner else []
-    raise _NotSimple
+    raise NotSimple
 
 
 def read_simple_toml(text: str) -> dict[str, Any] | None:
@@ -408,144 +397,21 @@ def read_simple_toml(text: str) -> dict[str, Any] | None:
                 table[key] = value[1:-1]
             else:
                 table[key] = _simple_value(value)
-    except _NotSimple:
+    except NotSimple:
         return None
     return root
 
 
-# Secrets and their meta tables are most of a large profile, and envman writes each
-# the same way. A run of such blocks is split by one regular expression over the
-# file's bytes (no decoded copy of the whole file, no line by line). A run must
-# consist of blocks exactly as envman writes them: no escapes, no quote inside a
-# value, nothing between blocks (each starts where the one before ended). What
-# follows goes to the line reader; a table outside its run sends the whole file there.
-BLOCKS_FROM = 32_768  # bytes; below this compiling the block patterns costs more than it saves
-_FIELD = rb'"(.*)"\n'  # `.` is much faster than a negated class; quotes are counted instead
-_SECRET_FIELDS = b"ciphertext = " + _FIELD + b"masked = " + _FIELD + b"fingerprint = " + _FIELD
-_NAME = rb"([A-Z_][A-Z0-9_]*)"  # a valid variable name: others end the run
-_SECRET_BLOCK = rb"\[secrets\." + _NAME + rb"\]\n" + _SECRET_FIELDS + rb"\n?"
+# Secrets and their meta tables are most of a large profile: each is read as a run of
+# blocks (envman.blocks) when it is written exactly as envman writes it.
+_SECRET_FIELDS = b"ciphertext = " + FIELD + b"masked = " + FIELD + b"fingerprint = " + FIELD
+_SECRET_BLOCK = rb"\[secrets\." + NAME + rb"\]\n" + _SECRET_FIELDS + rb"\n?"
 _META_BLOCK = (
-    rb"\[meta\." + _NAME + rb"\]\n(?:owner = " + _FIELD + b")?(?:rotation_method = " + _FIELD + b")?"
-    rb"(?:rotation_days = ([1-9][0-9]{0,8})\n)?(?:rotated_at = " + _FIELD + b")?(?:note = " + _FIELD + rb")?\n?"
+    rb"\[meta\." + NAME + rb"\]\n(?:owner = " + FIELD + b")?(?:rotation_method = " + FIELD + b")?"
+    rb"(?:rotation_days = ([1-9][0-9]{0,8})\n)?(?:rotated_at = " + FIELD + b")?(?:note = " + FIELD + rb")?\n?"
     rb"(\[meta\.\1\.rollback\]\n" + _SECRET_FIELDS + rb"\n?)?"
 )
 _CONTROL_BYTES = tuple(c.encode() for c in _CONTROL)
-
-
-class Run(Record):
-    """A run of ``[kind.NAME]`` blocks in a file's bytes: ``raw[start:end]``."""
-
-    raw: bytes
-    start: int
-    end: int
-
-    def blocks(self, block: bytes) -> Iterator[re.Match[bytes]]:
-        """Each block's match, in order; _NotSimple when something other than a block lies in the run."""
-        pos = self.start
-        for m in _pattern(block.decode("latin-1"), block).finditer(self.raw, self.start, self.end):
-            if m.start() != pos:
-                raise _NotSimple
-            pos = m.end()
-            yield m
-        if pos != self.end:
-            raise _NotSimple
-
-    def cut(self) -> bytes:
-        """The file without the run."""
-        return self.raw[:self.start] + self.raw[self.end:]
-
-
-def block_run(raw: bytes, kind: bytes) -> Run | None:
-    """The run of ``[kind.NAME]`` tables that starts at the first one; None when there is none or it holds an escape or a stray quote.
-
-    The block patterns read every string as one ``key = "..."`` line, with ``.*`` between
-    the quotes: a line ends with ``"\n`` exactly once, so a run of such blocks holds two
-    quotes per ``"\n``, and more when a value holds a quote (which TOML would not allow).
-    """
-    start = raw.find(b"\n[" + kind + b".") + 1
-    if not start:
-        return None
-    after = _pattern(kind.decode() + " end", rb"\n\[(?!" + kind + rb"\.)").search(raw, start)
-    end = after.start() + 1 if after is not None else len(raw)
-    if raw.find(b"\\", start, end) >= 0 or raw.count(b'"', start, end) != 2 * raw.count(b'"\n', start, end):
-        return None
-    return Run(raw, start, end)
-
-
-class RunTable(Mapping[str, _T]):
-    """A profile table read from a run of blocks, kept as the file's bytes.
-
-    A large profile is mostly its secrets and their meta tables; as records they take
-    ~3 times the file's size. The run is checked when the file is read (every block as
-    envman writes it, names in increasing order). Iterating builds the records one at a
-    time and keeps none (an export, a hash); the first lookup builds them all once.
-    """
-
-    __slots__ = ("_block", "_build", "_count", "_kind", "_records", "_run")
-
-    def __init__(self, run: Run, kind: bytes, block: bytes, build: Callable[[tuple[bytes, ...]], _T], count: int) -> None:
-        self._run, self._kind, self._block, self._build, self._count = run, kind, block, build, count
-        self._records: dict[str, _T] | None = None
-
-    def _pattern(self) -> re.Pattern[bytes]:
-        return _pattern(self._block.decode("latin-1"), self._block)
-
-    def _all(self) -> dict[str, _T]:
-        if self._records is None:
-            build, run = self._build, self._run
-            self._records = {groups[0].decode(): build(groups) for groups in self._pattern().findall(run.raw, run.start, run.end)}
-        return self._records
-
-    def __getitem__(self, name: str) -> _T:
-        return self._all()[name]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._all()
-
-    def __iter__(self) -> Iterator[str]:
-        if self._records is not None:
-            return iter(self._records)
-        # the run was checked: each line that opens a table there is a block's header
-        headers = _pattern(f"{self._kind.decode()} headers", rb"\n\[" + self._kind + rb"\.([A-Z_][A-Z0-9_]*)\]\n")
-        return (name.decode() for name in headers.findall(self._run.raw, self._run.start - 1, self._run.end))
-
-    def __len__(self) -> int:
-        return self._count
-
-    def items(self) -> ItemsView[str, _T]:
-        return self._all().items() if self._records is not None else _RunItems(self)
-
-    def values(self) -> ValuesView[_T]:
-        return self._all().values() if self._records is not None else _RunValues(self)
-
-    def stream(self) -> Iterator[tuple[str, _T]]:
-        """(name, record) in name order, built one at a time."""
-        if self._records is not None:
-            return iter(self._records.items())
-        build, run = self._build, self._run
-        # the run was checked when read: its blocks tile it, no need to check positions again
-        return ((groups[0].decode(), build(groups)) for groups in map(re.Match.groups, self._pattern().finditer(run.raw, run.start, run.end)))
-
-    @property
-    def run(self) -> Run:
-        return self._run
-
-    def __repr__(self) -> str:
-        return f"RunTable({self._count} blocks)"
-
-
-class _RunItems(ItemsView[str, _T]):
-    _mapping: RunTable[_T]
-
-    def __iter__(self) -> Iterator[tuple[str, _T]]:
-        return self._mapping.stream()
-
-
-class _RunValues(ValuesView[_T]):
-    _mapping: RunTable[_T]
-
-    def __iter__(self) -> Iterator[_T]:
-        return (record for _, record in self._mapping.stream())
 
 
 # Built from a block's groups, once per secret: fields in order through tuple's own constructor.
@@ -561,25 +427,14 @@ def _meta_of(groups: tuple[bytes, ...]) -> VarMeta:
                           (note or b"").decode(), record))
 
 
-def _table_run(raw: bytes, kind: bytes, block: bytes, build: Callable[[tuple[bytes, ...]], _T]) -> RunTable[_T] | None:
-    """The run of ``[kind.NAME]`` blocks, checked: each block as envman writes it, names strictly increasing."""
-    run = block_run(raw, kind)
-    if run is None:
-        return None
-    names = [m.group(1) for m in run.blocks(block)]
-    if names != sorted(set(names)):
-        return None
-    return RunTable(run, kind, block, build, len(names))
-
-
 def _read_profile_bytes(raw: bytes) -> tuple[dict[str, Any], RunTable[SecretRecord] | None, RunTable[VarMeta] | None] | None:
     """``raw`` parsed like ``tomllib.loads``, with the secret and meta tables as runs; None when it is not what envman writes."""
     if any(c in raw for c in _CONTROL_BYTES):
         return None
     try:
         # both runs in the whole file (no copies): no line of a secrets run starts with "[meta." and none of a meta run with "[secrets."
-        secrets = _table_run(raw, b"secrets", _SECRET_BLOCK, _secret_of)
-        meta = _table_run(raw, b"meta", _META_BLOCK, _meta_of)
+        secrets = checked_table(raw, b"secrets", _SECRET_BLOCK, _secret_of)
+        meta = checked_table(raw, b"meta", _META_BLOCK, _meta_of)
         rest, at = [], 0
         for run in sorted((t.run for t in (secrets, meta) if t is not None), key=lambda r: r.start):
             if run.start < at:
@@ -587,7 +442,7 @@ def _read_profile_bytes(raw: bytes) -> tuple[dict[str, Any], RunTable[SecretReco
             rest.append(raw[at:run.start])
             at = run.end
         data = read_simple_toml(b"".join([*rest, raw[at:]]).decode())
-    except (UnicodeDecodeError, _NotSimple):
+    except (UnicodeDecodeError, NotSimple):
         return None
     if data is None or (secrets is not None and "secrets" in data) or (meta is not None and "meta" in data):
         return None

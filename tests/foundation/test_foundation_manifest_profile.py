@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import envman.blocks
 import envman.profile
 from envman.errors import InvalidValue, NotFound, ProjectNotFound, TamperError
 from envman.manifest import Variables, edit_manifest, find_root, load_manifest, parse_manifest, spec_to_table
@@ -298,7 +299,7 @@ _PROFILES = st.builds(
 @pytest.fixture(autouse=True)
 def _blocks_for_every_size() -> Iterator[None]:
     """The block reader is used from a size on; here it reads every profile (tomllib is the reference)."""
-    with mock.patch.object(envman.profile, "BLOCKS_FROM", 0):
+    with mock.patch.object(envman.blocks, "BLOCKS_FROM", 0):
         yield
 
 
@@ -325,7 +326,7 @@ def test_block_reader_reads_what_tomllib_reads(profile: Profile) -> None:
 @given(profile=_PROFILES, probe=_NAMES)
 def test_tables_kept_as_the_file_behave_as_dicts(profile: Profile, probe: str) -> None:
     """Secrets and meta read as runs of blocks: lookups, membership, iteration (repeated), hash and rewrite as with dicts."""
-    from envman.profile import RunTable
+    from envman.blocks import RunTable
 
     read = profile_from_toml("x", profile.to_toml())
     written = {"secrets": profile.secrets, "meta": {k: m for k, m in profile.meta.items() if m.as_dict()}}
@@ -470,7 +471,7 @@ def test_large_schema_loads_the_same_through_both_readers(tmp_path: Path) -> Non
         lines.append(f'[variables.V_{i:05d}]\ntype = "{("secret", "url", "string")[i % 3]}"\n' + ("required = true\n" if i % 2 else "") + "\n")
     (tmp_path / "envman.toml").write_text("".join(lines))
     fast = load_manifest(tmp_path)
-    with mock.patch.object(envman.profile, "BLOCKS_FROM", 10**9):
+    with mock.patch.object(envman.blocks, "BLOCKS_FROM", 10**9):
         slow = load_manifest(tmp_path)
     assert fast == slow and len(fast.variables) == 2000 and fast.variables["V_00001"].required
     assert envman.manifest._read_variables_run((tmp_path / "envman.toml").read_bytes()) is not None

@@ -10,18 +10,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import envman.blocks
 import envman.errors
 import envman.profile
+from envman.blocks import RunTable
 from envman.export import export_items, selection
 from envman.ops import Project
-from envman.profile import Profile, RunTable, VarMeta, profile_from_toml
+from envman.profile import Profile, VarMeta, profile_from_toml
 
 _NAMES = st.from_regex(r"\A[A-Z][A-Z0-9_]{0,5}\Z")
 _TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=12)
 
 
 def _read(profile: Profile, *, blocks: bool) -> Profile:
-    with mock.patch.object(envman.profile, "BLOCKS_FROM", 0 if blocks else 10**9):
+    with mock.patch.object(envman.blocks, "BLOCKS_FROM", 0 if blocks else 10**9):
         return profile_from_toml("x", profile.to_toml())
 
 
@@ -81,7 +83,7 @@ def test_cli_export_with_renames_reads_either_way(seeded, cli, blocks: bool) -> 
     """Service renames, --only and the ledger entry, with the profile read as runs of blocks and as dicts."""
     with (seeded.root / "envman.toml").open("a") as fh:
         fh.write('\n[exports.web]\nformat = "json"\nrename = { OPENAI_API_KEY = "ALLTKN_API_KEY", OPENAI_BASE_URL = "ALLTKN_BASE_URL" }\n')
-    with mock.patch.object(envman.profile, "BLOCKS_FROM", 0 if blocks else 10**9):
+    with mock.patch.object(envman.blocks, "BLOCKS_FROM", 0 if blocks else 10**9):
         r = cli("export", "production", "--service", "web", "--exclude", "AI_LOG_LEVEL")
         assert r.exit_code == 0, r.stderr
         out = json.loads(r.stdout)

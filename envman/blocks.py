@@ -1,0 +1,175 @@
+"""Runs of TOML tables as envman writes them, read with one regular expression.
+
+A large profile is mostly secrets and their meta tables, a large schema mostly
+``[variables.NAME]`` tables, and envman writes each the same way. A run of such
+blocks is split by one regular expression over the file's bytes: no decoded
+copy of the whole file, no line by line. A run counts only if it consists of
+blocks exactly as envman writes them: no escapes, no quote inside a value,
+nothing between blocks (each starts where the one before ended). Anything else
+is left to the line reader (``envman.profile.read_simple_toml``) or tomllib.
+
+A checked run is kept as the file's bytes: a ``RunTable`` turns its blocks into
+records when they are used, so an export of 10,000 secrets never holds them all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, ItemsView, Iterator, Mapping, ValuesView
+from typing import Any, AnyStr, TypeVar
+
+from envman.records import Record
+
+BLOCKS_FROM = 32_768  # bytes; below this compiling the block patterns costs more than it saves
+FIELD = rb'"(.*)"\n'  # a string field's line; `.` is much faster than a negated class, quotes are counted instead
+NAME = rb"([A-Z_][A-Z0-9_]*)"  # a valid variable name: others end the run
+
+_T = TypeVar("_T")
+_compiled: dict[Any, re.Pattern[Any]] = {}
+
+
+def pattern(source: AnyStr) -> re.Pattern[AnyStr]:
+    """``re.compile(source)``, compiled on first use: compiling at import would cost every command start-up time."""
+    found = _compiled.get(source)
+    if found is None:
+        found = _compiled[source] = re.compile(source)
+    return found
+
+
+class NotSimple(Exception):
+    """The text is not in the plain form envman writes: read it the general way."""
+
+
+class Run(Record):
+    """A run of ``[kind.NAME]`` blocks in a file's bytes: ``raw[start:end]``."""
+
+    raw: bytes
+    start: int
+    end: int
+
+    def blocks(self, block: bytes) -> Iterator[re.Match[bytes]]:
+        """Each block's match, in order; NotSimple when something other than a block lies in the run."""
+        pos = self.start
+        for m in pattern(block).finditer(self.raw, self.start, self.end):
+            if m.start() != pos:
+                raise NotSimple
+            pos = m.end()
+            yield m
+        if pos != self.end:
+            raise NotSimple
+
+    def groups(self, block: bytes) -> list[Any]:
+        """Every block's groups (a checked run: no positions to check again); a group that did not match is empty."""
+        return pattern(block).findall(self.raw, self.start, self.end)
+
+    def iter_groups(self, block: bytes) -> Iterator[tuple[bytes, ...]]:
+        """Every block's groups, one block at a time (a checked run); a group that did not match is None."""
+        return map(re.Match.groups, pattern(block).finditer(self.raw, self.start, self.end))
+
+    def names(self, kind: bytes) -> list[bytes]:
+        """The names of the blocks' headers (a checked run: each line that opens a table there is one)."""
+        return pattern(rb"\n\[" + kind + rb"\." + NAME + rb"\]\n").findall(self.raw, self.start - 1, self.end)
+
+    def cut(self) -> bytes:
+        """The file without the run."""
+        return self.raw[:self.start] + self.raw[self.end:]
+
+
+def block_run(raw: bytes, kind: bytes) -> Run | None:
+    """The run of ``[kind.NAME]`` tables that starts at the first one; None when there is none or it holds an escape or a stray quote.
+
+    The block patterns read every string as one ``key = "..."`` line (``FIELD``): a line
+    ends with ``"\\n`` exactly once, so a run of such blocks holds two quotes per ``"\\n``,
+    and more when a value holds a quote (which TOML would not allow).
+    """
+    start = raw.find(b"\n[" + kind + b".") + 1
+    if not start:
+        return None
+    after = pattern(rb"\n\[(?!" + kind + rb"\.)").search(raw, start)
+    end = after.start() + 1 if after is not None else len(raw)
+    if raw.find(b"\\", start, end) >= 0 or raw.count(b'"', start, end) != 2 * raw.count(b'"\n', start, end):
+        return None
+    return Run(raw, start, end)
+
+
+class RunTable(Mapping[str, _T]):
+    """A table read from a run of blocks, kept as the file's bytes.
+
+    As records, a large profile's tables take about twice the file's size. The run is
+    checked when the file is read (``checked_table``); iterating builds the records one
+    at a time and keeps none (an export, a hash), the first lookup builds them all once.
+    """
+
+    __slots__ = ("_block", "_build", "_count", "_kind", "_records", "_run")
+
+    def __init__(self, run: Run, kind: bytes, block: bytes, build: Callable[[tuple[bytes, ...]], _T], count: int) -> None:
+        self._run, self._kind, self._block, self._build, self._count = run, kind, block, build, count
+        self._records: dict[str, _T] | None = None
+
+    def _all(self) -> dict[str, _T]:
+        if self._records is None:
+            build = self._build
+            self._records = {groups[0].decode(): build(groups) for groups in self._run.groups(self._block)}
+        return self._records
+
+    def __getitem__(self, name: str) -> _T:
+        return self._all()[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._all()
+
+    def __iter__(self) -> Iterator[str]:
+        if self._records is not None:
+            return iter(self._records)
+        return (name.decode() for name in self._run.names(self._kind))
+
+    def __len__(self) -> int:
+        return self._count
+
+    def items(self) -> ItemsView[str, _T]:
+        return self._records.items() if self._records is not None else _RunItems(self)
+
+    def values(self) -> ValuesView[_T]:
+        return self._records.values() if self._records is not None else _RunValues(self)
+
+    def stream(self) -> Iterator[tuple[str, _T]]:
+        """(name, record) in name order, built one at a time."""
+        if self._records is not None:
+            return iter(self._records.items())
+        build = self._build
+        return ((groups[0].decode(), build(groups)) for groups in self._run.iter_groups(self._block))
+
+    @property
+    def run(self) -> Run:
+        return self._run
+
+    def __repr__(self) -> str:
+        return f"RunTable({self._count} blocks)"
+
+
+class _RunItems(ItemsView[str, _T]):
+    _mapping: RunTable[_T]
+
+    def __iter__(self) -> Iterator[tuple[str, _T]]:
+        return self._mapping.stream()
+
+
+class _RunValues(ValuesView[_T]):
+    _mapping: RunTable[_T]
+
+    def __iter__(self) -> Iterator[_T]:
+        return (record for _, record in self._mapping.stream())
+
+
+def checked_table(raw: bytes, kind: bytes, block: bytes, build: Callable[[tuple[bytes, ...]], _T]) -> RunTable[_T] | None:
+    """The run of ``[kind.NAME]`` blocks as a table, if every block is as envman writes it and the names strictly increase.
+
+    None when there is no such run or its names are out of order; NotSimple when something other than a block lies in it.
+    """
+    run = block_run(raw, kind)
+    if run is None:
+        return None
+    names = [m.group(1) for m in run.blocks(block)]
+    if names != sorted(set(names)):
+        return None
+    return RunTable(run, kind, block, build, len(names))
