@@ -164,6 +164,7 @@ def export_items(project: Project, profile: Profile, sel: Selection) -> Export:
 def record_export(project: Project, export: Export, fmt: str, destination: str) -> None:
     """Ledger entry: environment, version, format, destination and masked ids of the secrets included."""
     profile = export.profile
+    assert export.content_hash, "record an export once its items were consumed"
     with project.store.transaction() as txn:
         txn.record(
             "export", profile.env, profile.version, profile=export.content_hash, keys=export.keys,
