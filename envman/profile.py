@@ -291,7 +291,7 @@ def profile_from_toml(where: str, raw: bytes) -> Profile:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _bad(where, f"not valid UTF-8 TOML ({type(exc).__name__})") from None
+        raise _bad(where, f"not UTF-8 text (byte {exc.start})") from None
     data = read_simple_toml(text)
     if data is None:
         import tomllib
@@ -299,7 +299,9 @@ def profile_from_toml(where: str, raw: bytes) -> Profile:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise _bad(where, f"not valid UTF-8 TOML ({type(exc).__name__})") from None
+            # only where: tomllib's message may quote a character of the file, and the file holds secrets' masks
+            at = re.search(r"\(at (line \d+, column \d+|end of document)\)$", str(exc))
+            raise _bad(where, "not valid TOML" + (f" ({at.group(1)})" if at else "")) from None
     return profile_from_mapping(where, data)
 
 

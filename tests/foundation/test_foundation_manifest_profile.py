@@ -475,3 +475,15 @@ def test_large_schema_loads_the_same_through_both_readers(tmp_path: Path) -> Non
         slow = load_manifest(tmp_path)
     assert fast == slow and len(fast.variables) == 2000 and fast.variables["V_00001"].required
     assert envman.manifest._read_variables_run((tmp_path / "envman.toml").read_bytes()) is not None
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    (b'format = 1\nproject = "demo"\n\n[values]\nA = "sk-canary\n', "line 5, column 15"),
+    (b'format = 1\n[values]\nA = "sk-canary"tail9"\n', "line 3, column 16"),
+    (b'format = 1\n[values]\nA = "sk-canary\xff"\n', "byte 34"),
+])
+def test_a_profile_that_cannot_be_read_names_where(text: bytes, where: str) -> None:
+    """A broken profile file names the line and column (or byte) to look at, never any of its text."""
+    with pytest.raises(TamperError) as caught:
+        profile_from_toml("environments/test.toml", text)
+    assert where in caught.value.message and "canary" not in str(caught.value) and "tail9" not in str(caught.value)
