@@ -75,6 +75,8 @@ def check_text(ctx: ExportContext, item: ExportItem) -> None:
     """Refuse what no target can hold: NUL bytes and text that is not valid Unicode."""
     if "\x00" in item.value:
         raise refuse(ctx, item.name, "the value contains a NUL byte, which no environment variable can hold")
+    if item.value.isascii():  # runs once per value: ASCII text holds no surrogate, no need to encode it
+        return
     try:
         item.value.encode("utf-8")
     except UnicodeEncodeError:
@@ -92,6 +94,8 @@ def check_env_name(ctx: ExportContext, item: ExportItem) -> None:
 
 def check_exec_size(ctx: ExportContext, item: ExportItem) -> None:
     """Refuse a variable the kernel would not pass to a new process."""
+    if 4 * (len(item.name) + len(item.value)) + 2 <= MAX_ARG_STRLEN:  # at most 4 UTF-8 bytes a character: surely fits
+        return
     if utf8_len(item.name) + 1 + utf8_len(item.value) + 1 > MAX_ARG_STRLEN:
         raise refuse(
             ctx,

@@ -114,6 +114,20 @@ def test_exec_size_limit(fmt: str) -> None:
         render(fmt, [ExportItem("BIG", "x" * 131072, False)], env="production", project="demo")
 
 
+@pytest.mark.parametrize("char", ["x", "é", "€", "😀"])
+def test_exec_size_limit_is_counted_in_utf8_bytes(char: str) -> None:
+    """NAME=VALUE plus its NUL may take exactly 128 KiB as UTF-8, not one byte more, whatever the characters."""
+    from envman.exporters._common import MAX_ARG_STRLEN, ExportContext, ExportOptions, check_exec_size
+
+    ctx = ExportContext(fmt="shell", env="production", project="demo", options=ExportOptions())
+    room = MAX_ARG_STRLEN - len("AB=") - 1  # bytes left for the value
+    width = len(char.encode())
+    fits = char * (room // width) + "x" * (room % width)
+    check_exec_size(ctx, ExportItem("AB", fits, False))
+    with pytest.raises(ExportRefused, match="128 KiB"):
+        check_exec_size(ctx, ExportItem("AB", fits + "x", False))
+
+
 @pytest.mark.parametrize("fmt", ALL)
 def test_refusal_never_contains_the_value(fmt: str) -> None:
     """Refusals name the variable and exit with code 2, but never echo the value."""
