@@ -70,6 +70,14 @@ class Run(Record):
         """The names of the blocks' headers (a checked run: each line that opens a table there is one)."""
         return pattern(rb"\n\[" + kind + rb"\." + NAME + rb"\]\n").findall(self.raw, self.start - 1, self.end)
 
+    def find(self, kind: bytes, name: str) -> int:
+        """Where block ``[kind.name]`` starts in this checked run, or -1 (a header is a whole line there)."""
+        raw = name.encode("utf-8", "replace")
+        if pattern(NAME).fullmatch(raw) is None:  # a name with "]" or a newline could match across lines
+            return -1
+        at = self.raw.find(b"\n[" + kind + b"." + raw + b"]\n", self.start - 1, self.end)
+        return at + 1 if at >= 0 else -1
+
     def cut(self) -> bytes:
         """The file without the run."""
         return self.raw[:self.start] + self.raw[self.end:]
@@ -97,7 +105,8 @@ class RunTable(Mapping[str, _T]):
 
     As records, a large profile's tables take about twice the file's size. The run is
     checked when the file is read (``checked_table``); iterating builds the records one
-    at a time and keeps none (an export, a hash), the first lookup builds them all once.
+    at a time and keeps none (an export, a hash), the first lookup builds them all once;
+    a membership test only finds the block's header.
     """
 
     __slots__ = ("_block", "_build", "_count", "_kind", "_records", "_run")
@@ -116,7 +125,9 @@ class RunTable(Mapping[str, _T]):
         return self._all()[name]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._all()
+        if self._records is not None:
+            return name in self._records
+        return isinstance(name, str) and self._run.find(self._kind, name) >= 0  # no records built for one question
 
     def __iter__(self) -> Iterator[str]:
         if self._records is not None:

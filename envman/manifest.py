@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from envman.errors import InvalidValue, NotFound, ProjectNotFound
 from envman.records import Record
-from envman.schema import TYPES, VarSpec, check_env_name, is_project_id, is_var_name, spec_from_toml
+from envman.schema import TYPES, VarSpec, check_env_name, is_project_id, spec_from_toml
 
 if TYPE_CHECKING:
     from envman.blocks import Run
@@ -143,7 +143,7 @@ class Variables(Mapping[str, VarSpec]):
     __slots__ = ("_run", "_specs")
 
     def __init__(self, specs: dict[str, VarSpec] | None = None, run: Run | None = None) -> None:
-        self._specs = specs if specs is not None or run is not None else {}
+        self._specs = (specs or {}) if run is None else None  # None: built from the run when first iterated
         self._run = run
 
     def _all(self) -> dict[str, VarSpec]:
@@ -157,14 +157,12 @@ class Variables(Mapping[str, VarSpec]):
         if self._specs is not None:
             return self._specs.get(name)
         assert self._run is not None
-        if not is_var_name(name):
-            return None
-        at = self._run.raw.find(b"\n[variables." + name.encode() + b"]\n", self._run.start - 1, self._run.end)
+        at = self._run.find(b"variables", name)
         if at < 0:
             return None
         from envman.blocks import pattern
 
-        m = pattern(_VARIABLE_BLOCK).match(self._run.raw, at + 1, self._run.end)
+        m = pattern(_VARIABLE_BLOCK).match(self._run.raw, at, self._run.end)
         assert m is not None  # every block of the run matched when it was read
         return _spec_of(m.groups())
 

@@ -337,7 +337,11 @@ def test_tables_kept_as_the_file_behave_as_dicts(profile: Profile, probe: str) -
         for _ in range(2):
             assert list(table) == sorted(expected) and len(table) == len(expected)
             assert list(table.items()) == sorted(expected.items()) and list(table.values()) == [expected[k] for k in sorted(expected)]
-        assert (probe in table) == (probe in expected) and table.get(probe) == expected.get(probe)
+        assert (probe in table) == (probe in expected) and all(name in table for name in expected)
+        assert "BAD]\n[X" not in table and 3 not in table
+        if isinstance(table, RunTable):
+            assert table._records is None  # membership finds a header, builds no record
+        assert table.get(probe) == expected.get(probe)
         for name, record in expected.items():
             assert table[name] == record and name in table
         assert dict(table) == expected and {**table} == expected
