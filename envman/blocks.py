@@ -10,17 +10,25 @@ is left to the line reader (``envman.profile.read_simple_toml``) or tomllib.
 
 A checked run is kept as the file's bytes: a ``RunTable`` turns its blocks into
 records when they are used, so an export of 10,000 secrets never holds them all.
+A large file's runs are not even kept: a ``FileRun`` reads them again from the
+open file, a piece at a time, each time they are used.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import weakref
 from collections.abc import Callable, ItemsView, Iterator, Mapping, ValuesView
+from itertools import chain
 from typing import Any, AnyStr, TypeVar
 
+from envman.errors import TamperError
 from envman.records import Record
 
 BLOCKS_FROM = 32_768  # bytes; below this compiling the block patterns costs more than it saves
+FILE_RUNS_FROM = 1 << 20  # bytes; a file this large is not held: its runs are read again in pieces when used
+PIECE = 1 << 16  # bytes read at a time from a FileRun
 FIELD = rb'"(.*)"\n'  # a string field's line; `.` is much faster than a negated class, quotes are counted instead
 NAME = rb"([A-Z_][A-Z0-9_]*)"  # a valid variable name: others end the run
 
@@ -70,6 +78,10 @@ class Run(Record):
         """The names of the blocks' headers (a checked run: each line that opens a table there is one)."""
         return pattern(rb"\n\[" + kind + rb"\." + NAME + rb"\]\n").findall(self.raw, self.start - 1, self.end)
 
+    def has(self, kind: bytes, name: str) -> bool:
+        """Whether block ``[kind.name]`` is in this checked run."""
+        return self.find(kind, name) >= 0
+
     def find(self, kind: bytes, name: str) -> int:
         """Where block ``[kind.name]`` starts in this checked run, or -1 (a header is a whole line there)."""
         raw = name.encode("utf-8", "replace")
@@ -81,6 +93,94 @@ class Run(Record):
     def cut(self) -> bytes:
         """The file without the run."""
         return self.raw[:self.start] + self.raw[self.end:]
+
+
+class OpenFile:
+    """A file kept open while tables read from it live, so they can read it again; a change in place is detected.
+
+    envman replaces a file by renaming a new one over it: the open file keeps the content
+    that was checked when it was read. Another program writing into the file itself
+    changes its size or time, and reading from it then fails instead of mixing two contents.
+    """
+
+    def __init__(self, fd: int, where: str) -> None:
+        self.fd, self.where = fd, where
+        self._stamp = self._now()
+        weakref.finalize(self, os.close, fd)
+
+    def _now(self) -> tuple[int, int, int]:
+        st = os.fstat(self.fd)
+        return st.st_ino, st.st_size, st.st_mtime_ns
+
+    def check(self) -> None:
+        """TamperError when the file was changed in place since it was read."""
+        if self._now() != self._stamp:
+            raise TamperError(f"{self.where} was changed while envman was reading it",
+                              "run the command again; change the file only with envman commands")
+
+    def read(self, start: int, end: int) -> bytes:
+        data = os.pread(self.fd, end - start, start)
+        if len(data) != end - start:
+            self.check()
+            raise TamperError(f"{self.where} was cut short while envman was reading it", "run the command again")
+        return data
+
+
+class FileRun(Record):
+    """A checked run of an open file, read again each time it is used: as runs of whole blocks, ``PIECE`` bytes or so at a time.
+
+    Offers what a ``RunTable`` uses of a ``Run``; the file's bytes are never held whole.
+    """
+
+    file: OpenFile
+    kind: bytes
+    start: int
+    end: int
+
+    def pieces(self) -> Iterator[Run]:
+        """The run as in-memory runs of whole blocks, in order."""
+        file, kind, pos = self.file, self.kind, self.start
+        file.check()
+        size = PIECE
+        while pos < self.end:
+            stop = min(pos + size, self.end)
+            data = file.read(pos - 1, stop)  # from the newline before the first block, as in the whole file
+            end = len(data) if stop == self.end else _last_block_start(data, kind)
+            if end <= 1:  # a block longer than the piece
+                size *= 2
+                continue
+            yield Run(data, 1, end)
+            pos += end - 1
+            size = PIECE
+        file.check()
+
+    def blocks(self, block: bytes) -> Iterator[re.Match[bytes]]:
+        return chain.from_iterable(piece.blocks(block) for piece in self.pieces())
+
+    def groups(self, block: bytes) -> list[Any]:
+        return [groups for piece in self.pieces() for groups in piece.groups(block)]
+
+    def iter_groups(self, block: bytes) -> Iterator[tuple[bytes, ...]]:
+        return chain.from_iterable(piece.iter_groups(block) for piece in self.pieces())
+
+    def names(self, kind: bytes) -> list[bytes]:
+        return [name for piece in self.pieces() for name in piece.names(kind)]
+
+    def has(self, kind: bytes, name: str) -> bool:
+        return any(piece.has(kind, name) for piece in self.pieces())
+
+
+def _last_block_start(data: bytes, kind: bytes) -> int:
+    """Where the last ``[kind.NAME]`` header of ``data`` starts (after its newline), or 0.
+
+    A sub-table's header (``[kind.NAME.x]``) lies inside a block.
+    """
+    at = len(data)
+    while (at := data.rfind(b"\n[", 1, at)) > 0:
+        close = data.find(b"]\n", at)  # none: the header is cut by the end of the piece and may be a sub-table's
+        if close > 0 and data.startswith(b"[" + kind + b".", at + 1) and data.count(b".", at, close) == 1:
+            return at + 1
+    return 0
 
 
 def block_run(raw: bytes, kind: bytes) -> Run | None:
@@ -111,7 +211,7 @@ class RunTable(Mapping[str, _T]):
 
     __slots__ = ("_block", "_build", "_count", "_kind", "_records", "_run")
 
-    def __init__(self, run: Run, kind: bytes, block: bytes, build: Callable[[tuple[bytes, ...]], _T], count: int) -> None:
+    def __init__(self, run: Run | FileRun, kind: bytes, block: bytes, build: Callable[[tuple[bytes, ...]], _T], count: int) -> None:
         self._run, self._kind, self._block, self._build, self._count = run, kind, block, build, count
         self._records: dict[str, _T] | None = None
 
@@ -127,7 +227,7 @@ class RunTable(Mapping[str, _T]):
     def __contains__(self, name: object) -> bool:
         if self._records is not None:
             return name in self._records
-        return isinstance(name, str) and self._run.find(self._kind, name) >= 0  # no records built for one question
+        return isinstance(name, str) and self._run.has(self._kind, name)  # no records built for one question
 
     def __iter__(self) -> Iterator[str]:
         if self._records is not None:
@@ -151,7 +251,7 @@ class RunTable(Mapping[str, _T]):
         return ((groups[0].decode(), build(groups)) for groups in self._run.iter_groups(self._block))
 
     @property
-    def run(self) -> Run:
+    def run(self) -> Run | FileRun:
         return self._run
 
     def __repr__(self) -> str:
@@ -172,10 +272,12 @@ class _RunValues(ValuesView[_T]):
         return (record for _, record in self._mapping.stream())
 
 
-def checked_table(raw: bytes, kind: bytes, block: bytes, build: Callable[[tuple[bytes, ...]], _T]) -> RunTable[_T] | None:
+def checked_table(raw: bytes, kind: bytes, block: bytes, build: Callable[[tuple[bytes, ...]], _T],
+                  file: OpenFile | None = None) -> RunTable[_T] | None:
     """The run of ``[kind.NAME]`` blocks as a table, if every block is as envman writes it and the names strictly increase.
 
     None when there is no such run or its names are out of order; NotSimple when something other than a block lies in it.
+    ``file``: ``raw`` is that open file's content, to be read again from it rather than held.
     """
     run = block_run(raw, kind)
     if run is None:
@@ -183,4 +285,4 @@ def checked_table(raw: bytes, kind: bytes, block: bytes, build: Callable[[tuple[
     names = [m.group(1) for m in run.blocks(block)]
     if names != sorted(set(names)):
         return None
-    return RunTable(run, kind, block, build, len(names))
+    return RunTable(run if file is None else FileRun(file, kind, run.start, run.end), kind, block, build, len(names))

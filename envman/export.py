@@ -85,12 +85,16 @@ class Export:
     """
 
     def __init__(self, project: Project, profile: Profile, sel: Selection, only: frozenset[str], exclude: frozenset[str]) -> None:
+        from envman.exporters._common import DistinctItems
+        from envman.ledger import MaskedIds
+
         self.profile = profile
-        self.keys: dict[str, str] = {}
+        self.keys = MaskedIds()
         self.count = 0
         self.content_hash = ""
         decrypt = project.decryptor(profile.env).decrypt if _includes_a_secret(profile, sel, only, exclude) else None
-        self.items = self._items(renames(project, sel), sel, only, exclude, decrypt)
+        # each name once: _items refuses a rename onto a name already exported
+        self.items = DistinctItems(self._items(renames(project, sel), sel, only, exclude, decrypt))
 
     def _items(self, mapping: dict[str, list[str]], sel: Selection, only: frozenset[str], exclude: frozenset[str],
                decrypt: Callable[[str, str], Secret] | None) -> Iterator[ExportItem]:
@@ -109,7 +113,7 @@ class Export:
                 if decrypt is None:
                     continue
                 value = decrypt(var, record.ciphertext).reveal()
-                self.keys[var] = record.masked
+                self.keys.add(var, record.masked)
             for name in mapping.get(var, [var]):
                 if name in targets:
                     if name in seen:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import envman.blocks
-from envman.blocks import FIELD, NAME, NotSimple, RunTable, checked_table, pattern
+from envman.blocks import FIELD, NAME, NotSimple, OpenFile, RunTable, checked_table, pattern
 from envman.errors import TamperError
 from envman.records import Record
 from envman.schema import is_var_name
@@ -281,11 +281,11 @@ def profile_from_mapping(
     )
 
 
-def profile_from_toml(where: str, raw: bytes) -> Profile:
-    """Parse a profile file's bytes."""
+def profile_from_toml(where: str, raw: bytes, file: OpenFile | None = None) -> Profile:
+    """Parse a profile file's bytes; ``file``: the open file they were read from, which large tables then read again instead of holding ``raw``."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raise _bad(where, "it starts with a byte-order mark")
-    blocks = _read_profile_bytes(raw) if len(raw) >= envman.blocks.BLOCKS_FROM else None
+    blocks = _read_profile_bytes(raw, file) if len(raw) >= envman.blocks.BLOCKS_FROM else None
     if blocks is not None:
         return profile_from_mapping(where, blocks[0], secrets=blocks[1], meta=blocks[2])
     try:
@@ -429,14 +429,16 @@ def _meta_of(groups: tuple[bytes, ...]) -> VarMeta:
                           (note or b"").decode(), record))
 
 
-def _read_profile_bytes(raw: bytes) -> tuple[dict[str, Any], RunTable[SecretRecord] | None, RunTable[VarMeta] | None] | None:
+def _read_profile_bytes(
+    raw: bytes, file: OpenFile | None = None,
+) -> tuple[dict[str, Any], RunTable[SecretRecord] | None, RunTable[VarMeta] | None] | None:
     """``raw`` parsed like ``tomllib.loads``, with the secret and meta tables as runs; None when it is not what envman writes."""
     if any(c in raw for c in _CONTROL_BYTES):
         return None
     try:
         # both runs in the whole file (no copies): no line of a secrets run starts with "[meta." and none of a meta run with "[secrets."
-        secrets = checked_table(raw, b"secrets", _SECRET_BLOCK, _secret_of)
-        meta = checked_table(raw, b"meta", _META_BLOCK, _meta_of)
+        secrets = checked_table(raw, b"secrets", _SECRET_BLOCK, _secret_of, file)
+        meta = checked_table(raw, b"meta", _META_BLOCK, _meta_of, file)
         rest, at = [], 0
         for run in sorted((t.run for t in (secrets, meta) if t is not None), key=lambda r: r.start):
             if run.start < at:

@@ -105,8 +105,27 @@ def check_exec_size(ctx: ExportContext, item: ExportItem) -> None:
         )
 
 
+class DistinctItems(Iterable[ExportItem]):
+    """Items whose producer already made sure no name comes twice (an export checks its renames as it goes).
+
+    ``unique`` lets them through without keeping every name: a set of 10,000 names is a megabyte.
+    """
+
+    def __init__(self, items: Iterable[ExportItem]) -> None:
+        self._items = items
+
+    def __iter__(self) -> Iterator[ExportItem]:
+        return iter(self._items)
+
+
 def unique(ctx: ExportContext, items: Iterable[ExportItem]) -> Iterator[ExportItem]:
-    """Yield the items, refusing a repeated name (readers silently keep one of them)."""
+    """The items, refusing a repeated name (readers silently keep one of them)."""
+    if isinstance(items, DistinctItems):
+        return iter(items)
+    return _unique(ctx, items)
+
+
+def _unique(ctx: ExportContext, items: Iterable[ExportItem]) -> Iterator[ExportItem]:
     seen: set[str] = set()
     for item in items:
         if item.name in seen:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from envman.records import Record
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Mapping
     from contextlib import AbstractContextManager
     from typing import Protocol
 
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
         ) -> tuple[Profile, Entry]: ...
 
         def record(self, event: str, env: str, version: int, *, profile: str = "", detail: dict[str, Any] | None = None,
-                   changed: list[str] | None = None, keys: dict[str, str] | None = None) -> Entry: ...
+                   changed: list[str] | None = None, keys: Mapping[str, str] | None = None) -> Entry: ...
 
 
     class Store(Protocol):

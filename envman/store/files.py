@@ -18,13 +18,15 @@ take the lock and never read the history.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from envman import blocks
+from envman.blocks import OpenFile
 from envman.errors import NotFound, StoreError, TamperError
 from envman.fsutil import append_durable, atomic_write, exclusive_lock, shared_lock
 from envman.manifest import Manifest
@@ -112,14 +114,24 @@ class FileStore:
 
     # -- reading -----------------------------------------------------------
     def _read_profile(self, path: Path, env: str) -> Profile | None:
+        where = self._rel(path)
         try:
-            raw = path.read_bytes()
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StoreError(f"cannot read {self._rel(path)}: {exc.strerror}", "check the file's permissions") from None
-        where = self._rel(path)
-        profile = profile_from_toml(where, raw)
+            raise StoreError(f"cannot read {where}: {exc.strerror}", "check the file's permissions") from None
+        try:
+            with open(fd, "rb", closefd=False) as fh:
+                raw = fh.read()
+        except OSError as exc:
+            os.close(fd)
+            raise StoreError(f"cannot read {where}: {exc.strerror}", "check the file's permissions") from None
+        # a large profile's tables read the open file again when used instead of holding its bytes
+        file = OpenFile(fd, where) if len(raw) >= blocks.FILE_RUNS_FROM and hasattr(os, "pread") else None
+        if file is None:
+            os.close(fd)
+        profile = profile_from_toml(where, raw, file)
         if profile.project != self.manifest.project:
             raise TamperError(
                 f"{where} belongs to project {profile.project!r}, not {self.manifest.project!r}",
@@ -642,7 +654,7 @@ class FileTransaction:
 
     def record(
         self, event: str, env: str, version: int, *, profile: str = "", detail: dict[str, Any] | None = None,
-        changed: list[str] | None = None, keys: dict[str, str] | None = None,
+        changed: list[str] | None = None, keys: Mapping[str, str] | None = None,
     ) -> Entry:
         """Append an event that does not change any values (verify, mark-good, export...)."""
         from envman.ledger import Entry

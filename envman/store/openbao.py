@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -910,7 +910,7 @@ class OpenBaoTransaction:
 
     def record(
         self, event: str, env: str, version: int, *, profile: str = "", detail: dict[str, Any] | None = None,
-        changed: list[str] | None = None, keys: dict[str, str] | None = None,
+        changed: list[str] | None = None, keys: Mapping[str, str] | None = None,
     ) -> Entry:
         """Append an event that does not change any values (verify, mark-good, export...)."""
         from envman.store.files import now_utc

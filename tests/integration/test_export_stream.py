@@ -78,12 +78,14 @@ def test_a_name_set_both_plain_and_secret_is_exported_once_as_the_secret(opened:
         list(export_items(project, profile, selection()).items)
 
 
-@pytest.mark.parametrize("blocks", [True, False])
-def test_cli_export_with_renames_reads_either_way(seeded, cli, blocks: bool) -> None:  # type: ignore[no-untyped-def]
-    """Service renames, --only and the ledger entry, with the profile read as runs of blocks and as dicts."""
+@pytest.mark.parametrize("read", ["dicts", "blocks", "open file"])
+def test_cli_export_with_renames_reads_either_way(seeded, cli, read: str) -> None:  # type: ignore[no-untyped-def]
+    """Service renames, --only and the ledger entry, with the profile read as dicts, runs of blocks, or from the open file."""
     with (seeded.root / "envman.toml").open("a") as fh:
         fh.write('\n[exports.web]\nformat = "json"\nrename = { OPENAI_API_KEY = "ALLTKN_API_KEY", OPENAI_BASE_URL = "ALLTKN_BASE_URL" }\n')
-    with mock.patch.object(envman.blocks, "BLOCKS_FROM", 0 if blocks else 10**9):
+    with mock.patch.object(envman.blocks, "BLOCKS_FROM", 10**9 if read == "dicts" else 0), \
+            mock.patch.object(envman.blocks, "FILE_RUNS_FROM", 0 if read == "open file" else 10**9), \
+            mock.patch.object(envman.blocks, "PIECE", 100):
         r = cli("export", "production", "--service", "web", "--exclude", "AI_LOG_LEVEL")
         assert r.exit_code == 0, r.stderr
         out = json.loads(r.stdout)
@@ -111,3 +113,14 @@ def test_no_key_needed_when_no_secret_is_included(seeded, args: list[str]) -> No
     with_secret = subprocess.run([ENVMAN_BIN, "export", "production", "--format", "json", "--only", "ALLTKN_API_KEY"],
                                  cwd=seeded.root, env=env, capture_output=True, text=True)
     assert with_secret.returncode == 2 and "--no-secrets" in with_secret.stderr
+
+
+def test_a_rename_onto_an_exported_name_is_refused(seeded, cli) -> None:  # type: ignore[no-untyped-def]
+    """The export itself makes sure each name comes once (the encoders then keep no set of names): a clash is refused."""
+    with (seeded.root / "envman.toml").open("a") as fh:
+        fh.write('\n[exports.web]\nformat = "dotenv"\nrename = { AI_LOG_LEVEL = "ALLTKN_BASE_URL" }\n')
+    r = cli("export", "production", "--service", "web", "--no-secrets")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert "exported name AI_LOG_LEVEL comes from both" in r.stderr and "Traceback" not in r.stderr
+    fine = cli("export", "production", "--service", "web", "--no-secrets", "--exclude", "AI_LOG_LEVEL")
+    assert fine.exit_code == 0 and fine.stdout.count("AI_LOG_LEVEL=") == 1 and "ALLTKN_BASE_URL" not in fine.stdout
