@@ -250,6 +250,10 @@ class RunTable(Mapping[str, _T]):
         build = self._build
         return ((groups[0].decode(), build(groups)) for groups in self._run.iter_groups(self._block))
 
+    def raw_groups(self) -> Iterator[tuple[bytes, ...]] | None:
+        """Every block's groups in order, for a reader that needs no record (None once the records were built)."""
+        return None if self._records is not None else self._run.iter_groups(self._block)
+
     @property
     def run(self) -> Run | FileRun:
         return self._run
@@ -283,6 +287,6 @@ def checked_table(raw: bytes, kind: bytes, block: bytes, build: Callable[[tuple[
     if run is None:
         return None
     names = [m.group(1) for m in run.blocks(block)]
-    if names != sorted(set(names)):
+    if not all(map(bytes.__lt__, names, names[1:])):
         return None
     return RunTable(run if file is None else FileRun(file, kind, run.start, run.end), kind, block, build, len(names))

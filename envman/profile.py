@@ -158,10 +158,17 @@ class ContentHasher:
         self._digest = sha256(f'{{"environment":{q(profile.env)},"format":{FORMAT},"meta":{{'.encode("ascii"))
         self._rows: list[str] = []
         self._sep = ""
-        for name, meta in _by_name(profile.meta):
-            row = _meta_json(q, meta)
-            if row != "{}":
-                self._row(f"{q(name)}:{row}")
+        groups = profile.meta.raw_groups() if isinstance(profile.meta, RunTable) else None
+        if groups is not None:  # from the file's fields: no record built for each table
+            for fields in groups:
+                row = _meta_json_of_fields(q, fields)
+                if row != "{}":
+                    self._row(f'"{fields[0].decode()}":{row}')  # a name needs no escape
+        else:
+            for name, meta in _by_name(profile.meta):
+                row = _meta_json(q, meta)
+                if row != "{}":
+                    self._row(f"{q(name)}:{row}")
         self._flush(f'}},"project":{q(profile.project)},"secrets":{{')
 
     def _row(self, row: str) -> None:
@@ -213,6 +220,26 @@ def _meta_json(q: Callable[[str], str], m: VarMeta) -> str:
         parts.append(f'"rotation_days":{int(m.rotation_days)}')
     if m.rotation_method:
         parts.append(f'"rotation_method":{q(m.rotation_method)}')
+    return "{" + ",".join(parts) + "}"
+
+
+def _meta_json_of_fields(q: Callable[[str], str], fields: tuple[bytes, ...]) -> str:
+    """``_meta_json`` of the table a ``_META_BLOCK`` matched, from its fields (a field not in the table is None or empty)."""
+    _, owner, method, days, rotated_at, note, rollback, ciphertext, masked, fingerprint = fields
+    parts = []
+    if note:
+        parts.append(f'"note":{q(note.decode())}')
+    if owner:
+        parts.append(f'"owner":{q(owner.decode())}')
+    if rollback:
+        parts.append(f'"rollback":{{"ciphertext":{q(ciphertext.decode())},"fingerprint":{q(fingerprint.decode())},'
+                     f'"masked":{q(masked.decode())}}}')
+    if rotated_at:
+        parts.append(f'"rotated_at":{q(rotated_at.decode())}')
+    if days:  # digits without a leading zero: as int() then str() would write them
+        parts.append(f'"rotation_days":{days.decode()}')
+    if method:
+        parts.append(f'"rotation_method":{q(method.decode())}')
     return "{" + ",".join(parts) + "}"
 
 
