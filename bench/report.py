@@ -63,29 +63,35 @@ GAPS = """\
   `json`). `promote --dry-run` (P1e) also imports the lifecycle and check modules and `json`;
   its integrity check no longer walks the ledger (the whole-chain walk had made its cost grow
   with the history, ~5 s at 1,000,000 entries) nor imports hashlib.
-- **Export against sops (P3a, P3b).** sops is one Go binary: ~50 ms for 1,000 values, about
-  what a Python interpreter needs to start, before importing click (another ~50 ms here), so
-  P3a cannot reach 1.5 while envman is a click program. The export streams: the profile's
-  secret and meta tables and the schema's variable tables are checked as runs of blocks (one
-  regular expression over the file's bytes) and kept as bytes; each secret is then built,
-  fed to the content hash, decrypted and encoded in one pass, and dropped. What remains is
-  linear and in Python, ~15 µs per value under the instruction counter: the check pass and the
-  record pass over each table (two regex matches per block), the content hash recorded for the
-  export (its JSON quoting and SHA-256 of ~3 MB), one base64 + AES-GCM + encode per value, and
-  the ledger entry with the masked id of every secret included. None is a per-value process or
-  file.
+- **Export against sops (P3a, P3b).** sops is one Go binary: ~40 ms for 1,000 values, so P3a
+  allows ~60 ms, while the interpreter and `import click` take ~57 ms here and importing the
+  parts of `cryptography` that decrypt another ~13 ms: P3a cannot reach 1.5 while envman is a
+  click program that decrypts in-process. At 10,000 values the fixed part alone misses too:
+  interpreter, click, envman's modules, envman.toml and `cryptography` take ~115 ms before a
+  value is read, against ~115 ms for all of sops, and reading and checking the
+  3 MB profile adds ~30 ms. The export streams: the profile's secret and meta tables and the
+  schema's variable tables are checked as runs of blocks (one regular expression over the
+  file's bytes); each secret is then built, fed to the content hash, decrypted and encoded in
+  one pass, and dropped. What remains is linear and in Python, ~13 µs per value: the record
+  pass over each table, the content hash recorded for the export (its JSON quoting and SHA-256
+  of ~3 MB; meta tables hashed from the file's fields without building records), one base64 +
+  AES-GCM + encode per value, and the masked id of every secret for the ledger entry. None is a
+  per-value process or file.
 - **`envman.load()` (P4a).** It must import dynaconf (its return type), then read a
   1,000-secret profile and the manifest's 1,000 schema entries, validate, decrypt and type
   every value, and fill the Dynaconf object's store directly.
 - **Memory (P7).** Before any value is read, click (~14 MB), envman's modules (~1 MB) and
-  `cryptography`'s library (~6.6 MB) take 1.55x the yardstick. The export no longer holds the
-  schema (a run of plain `[variables.NAME]` tables stays bytes until a command looks up every
-  variable), the profile records (its tables stay the file's ~3 MB of bytes; records are built
-  one at a time), the decrypted items (they go straight to the encoder) nor a second copy of
-  OpenSSL (SHA-256 comes from `cryptography` once it is loaded; hashlib added 3.5 MB). What it
-  holds: the profile file's bytes, the encoded output (refused values must leave nothing
-  behind, so it is written only when complete), and the masked ids for the ledger entry.
-  Reaching 2x would need reading the file in pieces and an output that may be cut short.
+  `cryptography`'s library (~6.6 MB) take 1.55x the yardstick, which leaves ~6 MB for the work.
+  A profile of 1 MiB or more is not held: its bytes are checked when read, then dropped, and its
+  secret and meta tables read the open file again, 64 KiB at a time, whenever they are used
+  (envman replaces files by renaming, so the open file keeps what was checked; a write into the
+  file itself is detected and refused). Records are built one at a time, the decrypted items go
+  straight to the encoder, the masked ids for the ledger entry are kept as its JSON (~30 bytes
+  each instead of a dict), no set of exported names is kept (the export refuses a clashing
+  rename itself), and SHA-256 comes from `cryptography` once it is loaded (hashlib would load a
+  second OpenSSL, +3.5 MB). What remains: the encoded output (refused values must leave nothing
+  behind, so it is written only when complete) and the schema's bytes (~0.6 MB at 10,000
+  variables).
 """
 
 
