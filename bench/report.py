@@ -69,14 +69,14 @@ GAPS = """\
   click program that decrypts in-process. At 10,000 values the interpreter, click, envman's
   modules, envman.toml and `cryptography` take ~80 ms before a value is read and reading and
   checking the 3 MB profile ~30 ms more: ~110 ms against ~115 ms for all of sops, which leaves
-  ~1 µs per value for work that costs ~1 µs in AES-GCM alone. The export streams: the profile's secret and meta tables and the
-  schema's variable tables are checked as runs of blocks (one regular expression over the
-  file's bytes); each secret is then built, fed to the content hash, decrypted and encoded in
-  one pass, and dropped. What remains is linear and in Python, ~13 µs per value: the record
-  pass over each table, the content hash recorded for the export (its JSON quoting and SHA-256
-  of ~3 MB; meta tables hashed from the file's fields without building records), one base64 +
-  AES-GCM + encode per value, and the masked id of every secret for the ledger entry. None is a
-  per-value process or file.
+  ~1 µs per value for work that costs ~1 µs in AES-GCM alone. The export streams: the profile's
+  secret and meta tables and the schema's variable tables are checked as runs of blocks (one
+  regular expression over the file's bytes); each secret is then built, fed to the content hash,
+  decrypted and encoded in one pass, and dropped. What remains is linear and in Python, ~13 µs
+  per value: the record pass over each table, the content hash recorded for the export (its JSON
+  quoting and SHA-256 of ~3 MB; meta tables hashed from the file's fields without building
+  records), one base64 + AES-GCM + encode per value, and the masked id of every secret for the
+  ledger entry. None is a per-value process or file.
 - **`envman.load()` (P4a).** It must import dynaconf (its return type), then read a
   1,000-secret profile and the manifest's 1,000 schema entries, validate, decrypt and type
   every value, and fill the Dynaconf object's store directly.
