@@ -47,7 +47,7 @@ class Entry(Record):
     def as_dict(self) -> dict[str, Any]:
         return {
             "seq": self.seq, "time": self.time, "actor": self.actor, "event": self.event, "env": self.env,
-            "version": self.version, "changed": list(self.changed), "keys": self.keys, "profile": self.profile,
+            "version": self.version, "changed": list(self.changed), "keys": dict(self.keys), "profile": self.profile,
             "detail": self.detail, "prev": self.prev, "hash": self.hash,
         }
 
@@ -68,9 +68,11 @@ class MaskedIds(Mapping[str, str]):
         self._chunks: list[str] = []
         self._pending: list[str] = []
         self._count = 0
+        self._loaded: dict[str, str] | None = None  # parsed once when read as a mapping (rare: the ledger writes the JSON)
 
     def add(self, name: str, masked: str) -> None:
         q = self._q
+        self._loaded = None
         self._pending.append(f"{q(name)}:{q(masked)}")
         self._count += 1
         if len(self._pending) >= self._CHUNK:
@@ -83,8 +85,9 @@ class MaskedIds(Mapping[str, str]):
         return [parts[0], *("," + p for p in parts[1:])] if parts else []
 
     def _dict(self) -> dict[str, str]:
-        loaded: dict[str, str] = json.loads("{" + "".join(self.json_parts()) + "}")
-        return loaded
+        if self._loaded is None:
+            self._loaded = json.loads("{" + "".join(self.json_parts()) + "}")
+        return self._loaded
 
     def __getitem__(self, name: str) -> str:
         return self._dict()[name]

@@ -165,3 +165,16 @@ def test_masked_ids_encode_as_the_dict_would(keys: dict[str, str], chunk: int) -
     assert (line, digest) == encode(entry._replace(keys=keys))
     assert json.loads(line)["keys"] == keys and json.loads(line)["actor"] == 'a "keys":{} b'
     assert repr(ids) == f"MaskedIds({len(keys)} ids)"
+
+
+def test_masked_ids_read_as_a_mapping_parse_once() -> None:
+    """Looking ids up (a library caller, a test) parses the JSON once, not once per name; an add is seen after."""
+    ids = MaskedIds()
+    for i in range(5000):
+        ids.add(f"K{i:04}", f"sk-…{i:04}")
+    assert dict(ids) == {f"K{i:04}": f"sk-…{i:04}" for i in range(5000)}  # quadratic parsing would take minutes
+    assert ids["K0042"] == "sk-…0042" and "K4999" in ids and "K5000" not in ids
+    ids.add("K5000", "m")
+    assert ids["K5000"] == "m" and len(ids) == 5001
+    entry = Entry(seq=1, time="t", actor="a", event="export", keys=ids)
+    assert json.loads(json.dumps(entry.as_dict()))["keys"]["K5000"] == "m"
