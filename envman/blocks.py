@@ -209,11 +209,13 @@ class RunTable(Mapping[str, _T]):
     a membership test only finds the block's header.
     """
 
-    __slots__ = ("_block", "_build", "_count", "_kind", "_records", "_run")
+    __slots__ = ("_asked", "_block", "_build", "_count", "_kind", "_names", "_records", "_run")
 
     def __init__(self, run: Run | FileRun, kind: bytes, block: bytes, build: Callable[[tuple[bytes, ...]], _T], count: int) -> None:
         self._run, self._kind, self._block, self._build, self._count = run, kind, block, build, count
         self._records: dict[str, _T] | None = None
+        self._names: frozenset[str] | None = None  # the names, once a second membership test asked
+        self._asked = False
 
     def _all(self) -> dict[str, _T]:
         if self._records is None:
@@ -227,7 +229,14 @@ class RunTable(Mapping[str, _T]):
     def __contains__(self, name: object) -> bool:
         if self._records is not None:
             return name in self._records
-        return isinstance(name, str) and self._run.has(self._kind, name)  # no records built for one question
+        if self._names is None:
+            if not self._asked:
+                # One question (`export --only NAME`) scans the run once and builds nothing; a
+                # second means a loop over names (`check`): the names are read once, not a scan each.
+                self._asked = True
+                return isinstance(name, str) and self._run.has(self._kind, name)
+            self._names = frozenset(n.decode() for n in self._run.names(self._kind))
+        return name in self._names
 
     def __iter__(self) -> Iterator[str]:
         if self._records is not None:

@@ -16,12 +16,13 @@ import os
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from itertools import combinations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envman.credentials import parse_time
 from envman.errors import InvalidValue, TamperError, UsageError
-from envman.names import is_near_miss, near_misses
+from envman.names import NearMissIndex, is_near_miss, near_misses
 from envman.profile import VarMeta
 from envman.records import Record
 from envman.schema import VarSpec, is_var_name, looks_secret, url_problem, validate_value
@@ -314,24 +315,41 @@ def _e005_schema(ctx: _Ctx) -> Iterator[Finding]:
                     fix += f" or promote it: `envman promote {previous[env]} {env}`"
                 yield Finding("E005", ERROR, env, var, f"{var} is required by the schema but not set in {env}", fix,
                               ctx.profile_file(env))
-        for var in profile.names():
-            if var not in schema and not _close(var, schema):  # near-misses are reported by E006
+        unknown = [var for var in profile.names() if var not in schema]
+        index = _index(schema) if len(unknown) > 1 else None
+        for var in unknown:
+            if not _close(var, schema, index):  # near-misses are reported by E006
                 yield Finding("E005", WARNING, env, var, f"{var} is set in {env} but not in the schema of envman.toml",
                               f"add [variables.{var}] to envman.toml, or remove it with `envman unset {env} {var}`",
                               ctx.profile_file(env))
 
 
+def _without_digits(name: str) -> str:
+    return re.sub(r"\d", "", name)
+
+
 def _digits_only_difference(a: str, b: str) -> bool:
-    return re.sub(r"\d", "", a) == re.sub(r"\d", "", b)
+    return _without_digits(a) == _without_digits(b)
 
 
-def _close(name: str, schema: Iterable[str]) -> list[str]:
-    """Schema names ``name`` is a near-miss of; numbered siblings (URL_1, URL_2) are distinct on purpose."""
-    return [c for c in near_misses(name, schema) if not _digits_only_difference(name.strip(), c)]
+def _close(name: str, schema: Iterable[str], index: NearMissIndex | None = None) -> list[str]:
+    """Schema names ``name`` is a near-miss of (``index``: of the same names, for many questions); numbered siblings
+    (URL_1, URL_2) are distinct on purpose."""
+    close = index.near_misses(name) if index is not None else near_misses(name, schema)
+    return [c for c in close if not _digits_only_difference(name.strip(), c)]
+
+
+def _index(names: Collection[str]) -> NearMissIndex | None:
+    """An index of ``names`` when there are enough that comparing each question with every name would show."""
+    return NearMissIndex(names) if len(names) > _INDEX_FROM else None
+
+
+_INDEX_FROM = 64  # names; below this comparing with each is as fast as filing them
 
 
 def near_miss_findings(
     names: Iterable[str], schema_names: Iterable[str], *, env: str = "", file: str = "", source: str = "",
+    index: NearMissIndex | None = None,
 ) -> list[Finding]:
     """E006 findings for arbitrary names (a .env file's, exported names) against the schema's names.
 
@@ -340,13 +358,17 @@ def near_miss_findings(
     spelling of a schema name is a warning.
     """
     schema = list(dict.fromkeys(schema_names))
+    known = set(schema)
+    names = list(names)
+    if index is None and len(names) > 1:
+        index = _index(schema)
     where = f" ({source})" if source else ""
     out: list[Finding] = []
     for name in names:
-        if name in schema:
+        if name in known:
             continue
         shown = repr(name) if name != name.strip() or not name.isprintable() else name
-        close = _close(name, schema)
+        close = _close(name, schema, index)
         if not is_var_name(name):
             target = close[0] if close else ""
             what = f"{shown}{where} is not a valid variable name" + (
@@ -362,12 +384,14 @@ def near_miss_findings(
 
 def _e006_near_miss(ctx: _Ctx) -> Iterator[Finding]:
     schema = ctx.manifest.variables
+    names = sorted(schema)
+    index = _index(names)
     # Values stored under a name outside the schema but close to a schema name.
     for env, profile in ctx.checked():
         for var in profile.names():
             if var in schema:
                 continue
-            close = _close(var, schema)
+            close = _close(var, schema, index)
             if not close:
                 continue
             missing = [c for c in close if schema[c].required and not profile.has(c)]
@@ -378,22 +402,22 @@ def _e006_near_miss(ctx: _Ctx) -> Iterator[Finding]:
                           f"move the value to {target} (`envman set {env} {target}`) and `envman unset {env} {var}`",
                           ctx.profile_file(env))
     # Two spellings of one name inside the schema: names drift between services.
-    names = sorted(schema)
     used = {n: sum(p.has(n) for p in ctx.profiles.values()) for n in names}
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            if not is_near_miss(a, b) or _digits_only_difference(a, b):
-                continue
-            right, wrong = sorted((a, b), key=lambda n: (not schema[n].required, -used[n], -len(n), n))
-            envs = [e for e, p in ctx.checked() if p.has(wrong)]
-            message = f"{wrong} and {right} are both in the schema: {wrong} looks like a misspelling of {right}"
-            fix = f"use one name ({right}) in every service and environment; remove [variables.{wrong}] from envman.toml"
-            for env in envs or [""]:
-                yield Finding("E006", WARNING, env, wrong, message, fix, "envman.toml")
+    # numbered siblings (URL_1, URL_2) are distinct on purpose: the index does not even pair them
+    pairs = list(combinations(names, 2)) if index is None else sorted(index.pairs(_without_digits))
+    for a, b in pairs:
+        if not is_near_miss(a, b) or _digits_only_difference(a, b):
+            continue
+        right, wrong = sorted((a, b), key=lambda n: (not schema[n].required, -used[n], -len(n), n))
+        envs = [e for e, p in ctx.checked() if p.has(wrong)]
+        message = f"{wrong} and {right} are both in the schema: {wrong} looks like a misspelling of {right}"
+        fix = f"use one name ({right}) in every service and environment; remove [variables.{wrong}] from envman.toml"
+        for env in envs or [""]:
+            yield Finding("E006", WARNING, env, wrong, message, fix, "envman.toml")
     # Exported and renamed names of every variable.
     for var in names:
         for name, source in exported_names(ctx.manifest, var)[1:]:
-            for f in near_miss_findings([name], names, file="envman.toml", source=f"{var} exported by {source}"):
+            for f in near_miss_findings([name], names, file="envman.toml", source=f"{var} exported by {source}", index=index):
                 yield f._replace(var=var)
 
 

@@ -140,11 +140,12 @@ class Variables(Mapping[str, VarSpec]):
     table, and iterating builds every spec once.
     """
 
-    __slots__ = ("_run", "_specs")
+    __slots__ = ("_asked", "_run", "_specs")
 
     def __init__(self, specs: dict[str, VarSpec] | None = None, run: Run | None = None) -> None:
         self._specs = (specs or {}) if run is None else None  # None: built from the run when first iterated
         self._run = run
+        self._asked = False
 
     def _all(self) -> dict[str, VarSpec]:
         if self._specs is None:
@@ -156,6 +157,9 @@ class Variables(Mapping[str, VarSpec]):
     def _lookup(self, name: str) -> VarSpec | None:
         if self._specs is not None:
             return self._specs.get(name)
+        if self._asked:  # a second lookup: likely a loop over names; build them all once, not a search each
+            return self._all().get(name)
+        self._asked = True
         assert self._run is not None
         at = self._run.find(b"variables", name)
         if at < 0:
