@@ -178,3 +178,21 @@ def test_masked_ids_read_as_a_mapping_parse_once() -> None:
     assert ids["K5000"] == "m" and len(ids) == 5001
     entry = Entry(seq=1, time="t", actor="a", event="export", keys=ids)
     assert json.loads(json.dumps(entry.as_dict()))["keys"]["K5000"] == "m"
+
+
+def test_many_membership_questions_read_the_file_twice(tmp_path: Path) -> None:
+    """One question scans the run; a loop of them (check asks about every name) reads the names once, not a scan each."""
+    path = _large_profile(tmp_path)
+    read = _read_open(path)
+    scans = []
+    real = FileRun.pieces
+
+    def counted(self: FileRun) -> Iterator[envman.blocks.Run]:
+        scans.append(1)
+        return real(self)
+
+    with mock.patch.object(FileRun, "pieces", counted):
+        assert "K007" in read.secrets
+        assert len(scans) == 1
+        assert all(f"K{i:03}" in read.secrets for i in range(50)) and "K050" not in read.secrets and 7 not in read.secrets
+    assert len(scans) == 2
