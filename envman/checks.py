@@ -307,6 +307,7 @@ def _e003_e004_urls(ctx: _Ctx) -> Iterator[Finding]:
 def _e005_schema(ctx: _Ctx) -> Iterator[Finding]:
     schema = ctx.manifest.variables
     previous = dict(zip(ctx.manifest.environments[1:], ctx.manifest.environments, strict=False))
+    index: NearMissIndex | None = None
     for env, profile in ctx.checked():
         for var, spec in schema.items():
             if spec.required and not profile.has(var):
@@ -316,7 +317,8 @@ def _e005_schema(ctx: _Ctx) -> Iterator[Finding]:
                 yield Finding("E005", ERROR, env, var, f"{var} is required by the schema but not set in {env}", fix,
                               ctx.profile_file(env))
         unknown = [var for var in profile.names() if var not in schema]
-        index = _index(schema) if len(unknown) > 1 else None
+        if index is None and len(unknown) > 1:
+            index = _index(schema)
         for var in unknown:
             if not _close(var, schema, index):  # near-misses are reported by E006
                 yield Finding("E005", WARNING, env, var, f"{var} is set in {env} but not in the schema of envman.toml",

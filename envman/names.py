@@ -95,10 +95,11 @@ class NearMissIndex:
     def pairs(self, kind: Callable[[str], str]) -> set[tuple[str, str]]:
         """Candidate pairs (a, b) with a < b, leaving out pairs of the same ``kind`` (e.g. numbered siblings)."""
         out: set[tuple[str, str]] = set()
+        kind_of: dict[str, str] = {}
         for group in self._filed.values():
             if isinstance(group, str):
                 continue
-            kinds = [kind(n) for n in group]
+            kinds = [kind_of[n] if n in kind_of else kind_of.setdefault(n, kind(n)) for n in group]
             if len(set(kinds)) < 2:
                 continue
             for i, a in enumerate(group):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import envman.blocks
-from envman.blocks import FIELD, NAME, NotSimple, OpenFile, RunTable, checked_table, pattern
+from envman.blocks import FIELD, NAME, NotSimple, RunTable, checked_table, pattern
 from envman.errors import TamperError
 from envman.records import Record
 from envman.schema import is_var_name
@@ -15,6 +15,7 @@ from envman.schema import is_var_name
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from envman.filerun import OpenFile
     from envman.schema import VarSpec
 
 FORMAT = 1

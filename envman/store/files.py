@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envman import blocks
-from envman.blocks import OpenFile
 from envman.errors import NotFound, StoreError, TamperError
 from envman.fsutil import append_durable, atomic_write, exclusive_lock, shared_lock
 from envman.manifest import Manifest
@@ -128,8 +127,12 @@ class FileStore:
             os.close(fd)
             raise StoreError(f"cannot read {where}: {exc.strerror}", "check the file's permissions") from None
         # a large profile's tables read the open file again when used instead of holding its bytes
-        file = OpenFile(fd, where) if len(raw) >= blocks.FILE_RUNS_FROM and hasattr(os, "pread") else None
-        if file is None:
+        file = None
+        if len(raw) >= blocks.FILE_RUNS_FROM and hasattr(os, "pread"):
+            from envman.filerun import OpenFile
+
+            file = OpenFile(fd, where)
+        else:
             os.close(fd)
         profile = profile_from_toml(where, raw, file)
         if profile.project != self.manifest.project:

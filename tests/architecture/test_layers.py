@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "envman"
 
 # A module may import modules of its own layer or lower ones, never higher.
 LAYERS: dict[str, int] = {
-    "envman.errors": 0, "envman.records": 0, "envman.blocks": 0,
+    "envman.errors": 0, "envman.records": 0, "envman.blocks": 0, "envman.filerun": 0,
     "envman.schema": 1, "envman.names": 1, "envman.crypto": 1, "envman.profile": 1, "envman.fsutil": 1,
     "envman.ledger": 1, "envman.keys": 1, "envman.manifest": 1,
     "envman.store": 2, "envman.exporters": 2, "envman.probe": 2, "envman.scan": 2, "envman.diff": 2,

@@ -14,8 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import envman.blocks
-from envman.blocks import FileRun, OpenFile, RunTable, _last_block_start
+import envman.filerun
+from envman.blocks import Run, RunTable
 from envman.errors import TamperError
+from envman.filerun import FileRun, OpenFile, _last_block_start
 from envman.ledger import Entry, MaskedIds, encode
 from envman.profile import Profile, SecretRecord, VarMeta, profile_from_toml
 
@@ -36,7 +38,7 @@ _PROFILES = st.builds(
 def _file_runs_for_every_size() -> Iterator[None]:
     """Every profile is read through the block reader and kept as its open file, read in tiny pieces."""
     with mock.patch.object(envman.blocks, "BLOCKS_FROM", 0), mock.patch.object(envman.blocks, "FILE_RUNS_FROM", 0), \
-            mock.patch.object(envman.blocks, "PIECE", 64):
+            mock.patch.object(envman.filerun, "PIECE", 64):
         yield
 
 
@@ -55,7 +57,7 @@ def test_tables_read_from_the_open_file_are_the_tables_written(tmp_path: Path, p
     """Lookups, membership, iteration (repeated), hash and rewrite as from the bytes, whatever the piece size."""
     path = tmp_path / "test.toml"
     path.write_bytes(profile.to_toml())
-    with mock.patch.object(envman.blocks, "PIECE", piece):
+    with mock.patch.object(envman.filerun, "PIECE", piece):
         read = _read_open(path)
         written = {"secrets": profile.secrets, "meta": {k: m for k, m in profile.meta.items() if m.as_dict()}}
         for key, expected in written.items():
@@ -187,7 +189,7 @@ def test_many_membership_questions_read_the_file_twice(tmp_path: Path) -> None:
     scans = []
     real = FileRun.pieces
 
-    def counted(self: FileRun) -> Iterator[envman.blocks.Run]:
+    def counted(self: FileRun) -> Iterator[Run]:
         scans.append(1)
         return real(self)
 

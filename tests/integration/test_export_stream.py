@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import envman.blocks
 import envman.errors
+import envman.filerun
 import envman.profile
 from envman.blocks import RunTable
 from envman.export import export_items, selection
@@ -85,7 +86,7 @@ def test_cli_export_with_renames_reads_either_way(seeded, cli, read: str) -> Non
         fh.write('\n[exports.web]\nformat = "json"\nrename = { OPENAI_API_KEY = "ALLTKN_API_KEY", OPENAI_BASE_URL = "ALLTKN_BASE_URL" }\n')
     with mock.patch.object(envman.blocks, "BLOCKS_FROM", 10**9 if read == "dicts" else 0), \
             mock.patch.object(envman.blocks, "FILE_RUNS_FROM", 0 if read == "open file" else 10**9), \
-            mock.patch.object(envman.blocks, "PIECE", 100):
+            mock.patch.object(envman.filerun, "PIECE", 100):
         r = cli("export", "production", "--service", "web", "--exclude", "AI_LOG_LEVEL")
         assert r.exit_code == 0, r.stderr
         out = json.loads(r.stdout)
