@@ -203,44 +203,42 @@ class ContentHasher:
 
 def _secret_json(q: Callable[[str], str], s: SecretRecord) -> str:
     """``json.dumps(s.as_dict(), sort_keys=True, ...)`` spelled out (``q`` quotes a string as json does): once per secret."""
-    return f'{{"ciphertext":{q(s.ciphertext)},"fingerprint":{q(s.fingerprint)},"masked":{q(s.masked)}}}'
+    return _secret_row(q, s.ciphertext, s.fingerprint, s.masked)
+
+
+def _secret_row(q: Callable[[str], str], ciphertext: str, fingerprint: str, masked: str) -> str:
+    return f'{{"ciphertext":{q(ciphertext)},"fingerprint":{q(fingerprint)},"masked":{q(masked)}}}'
 
 
 def _meta_json(q: Callable[[str], str], m: VarMeta) -> str:
-    """``json.dumps(m.as_dict(), sort_keys=True, ...)`` spelled out, keys in sorted order."""
-    parts = []
-    if m.note:
-        parts.append(f'"note":{q(m.note)}')
-    if m.owner:
-        parts.append(f'"owner":{q(m.owner)}')
-    if m.rollback is not None:
-        parts.append(f'"rollback":{_secret_json(q, m.rollback)}')
-    if m.rotated_at:
-        parts.append(f'"rotated_at":{q(m.rotated_at)}')
-    if m.rotation_days:
-        parts.append(f'"rotation_days":{int(m.rotation_days)}')
-    if m.rotation_method:
-        parts.append(f'"rotation_method":{q(m.rotation_method)}')
-    return "{" + ",".join(parts) + "}"
+    """``json.dumps(m.as_dict(), sort_keys=True, ...)`` spelled out."""
+    rollback = _secret_json(q, m.rollback) if m.rollback is not None else ""
+    return _meta_row(q, m.note, m.owner, rollback, m.rotated_at, m.rotation_days, m.rotation_method)
 
 
 def _meta_json_of_fields(q: Callable[[str], str], fields: tuple[bytes, ...]) -> str:
-    """``_meta_json`` of the table a ``_META_BLOCK`` matched, from its fields (a field not in the table is None or empty)."""
+    """``_meta_json`` of the table a ``_META_BLOCK`` matched, from its fields, without building the record."""
     _, owner, method, days, rotated_at, note, rollback, ciphertext, masked, fingerprint = fields
+    rollback_json = _secret_row(q, ciphertext.decode(), fingerprint.decode(), masked.decode()) if rollback else ""
+    return _meta_row(q, (note or b"").decode(), (owner or b"").decode(), rollback_json, (rotated_at or b"").decode(),
+                     int(days or 0), (method or b"").decode())
+
+
+def _meta_row(q: Callable[[str], str], note: str, owner: str, rollback: str, rotated_at: str, days: int, method: str) -> str:
+    """A meta table's canonical JSON: its non-empty fields, keys in sorted order (``rollback`` already JSON)."""
     parts = []
     if note:
-        parts.append(f'"note":{q(note.decode())}')
+        parts.append(f'"note":{q(note)}')
     if owner:
-        parts.append(f'"owner":{q(owner.decode())}')
+        parts.append(f'"owner":{q(owner)}')
     if rollback:
-        parts.append(f'"rollback":{{"ciphertext":{q(ciphertext.decode())},"fingerprint":{q(fingerprint.decode())},'
-                     f'"masked":{q(masked.decode())}}}')
+        parts.append(f'"rollback":{rollback}')
     if rotated_at:
-        parts.append(f'"rotated_at":{q(rotated_at.decode())}')
-    if days:  # digits without a leading zero: as int() then str() would write them
-        parts.append(f'"rotation_days":{days.decode()}')
+        parts.append(f'"rotated_at":{q(rotated_at)}')
+    if days:
+        parts.append(f'"rotation_days":{int(days)}')
     if method:
-        parts.append(f'"rotation_method":{q(method.decode())}')
+        parts.append(f'"rotation_method":{q(method)}')
     return "{" + ",".join(parts) + "}"
 
 
@@ -452,7 +450,7 @@ def _secret_of(groups: tuple[bytes, ...]) -> SecretRecord:
 
 def _meta_of(groups: tuple[bytes, ...]) -> VarMeta:
     _, owner, method, days, rotated_at, note, rollback, ciphertext, masked, fingerprint = groups
-    record = SecretRecord._make((ciphertext.decode(), masked.decode(), fingerprint.decode())) if rollback else None
+    record = _secret_of((rollback, ciphertext, masked, fingerprint)) if rollback else None
     return VarMeta._make(((owner or b"").decode(), (method or b"").decode(), int(days or 0), (rotated_at or b"").decode(),
                           (note or b"").decode(), record))
 
