@@ -21,7 +21,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from envman.errors import InvalidValue, KeyUnavailable, TamperError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from envman.errors import EnvmanError
 
 CIPHER_PREFIX = "envman:v1:"
 PUBLIC_PREFIX = "envman-pk1:"
@@ -166,9 +170,17 @@ class Encryptor:
 
 
 class Decryptor:
-    """Decrypts values of one environment; caches one key agreement per ephemeral key."""
+    """Decrypts values of one environment; caches one key agreement per ephemeral key.
 
-    def __init__(self, project: str, env: str, private_key: str, expected_public: str) -> None:
+    ``spare`` gives the environment's other private keys (replaced by `envman rekey`):
+    asked for once, and only when the current key does not open a value. ``unopened``
+    builds the error for a value no key opens (None: the tampering error).
+    """
+
+    def __init__(
+        self, project: str, env: str, private_key: str, expected_public: str, *,
+        spare: Callable[[], Sequence[str]] | None = None, unopened: Callable[[str], EnvmanError | None] | None = None,
+    ) -> None:
         raw = _raw_key(private_key, PRIVATE_PREFIX, f"private key for {env!r}")
         self._key = _x25519().from_private_bytes(raw)
         if public_from_private(private_key) != expected_public.strip():
@@ -180,6 +192,9 @@ class Decryptor:
         self._cache: dict[str, AESGCM] = {}
         self.project, self.env = project, env
         self._aad_prefix = _aad(project, env, "")
+        self._spare_source = spare
+        self._spare: list[tuple[Any, bytes]] | None = None  # (key, its public key), loaded on first need
+        self._unopened = unopened
 
         from cryptography.exceptions import InvalidTag
 
@@ -203,12 +218,47 @@ class Decryptor:
                 aead = self._cache[epk_text] = _derive(shared, epk, self._recipient, self.project, self.env)
             plain = aead.decrypt(body[:12], body[12:], self._aad_prefix + var.encode())
             return Secret(plain.decode("utf-8"))
-        except (self._invalid_tag, ValueError, UnicodeDecodeError):
-            raise TamperError(
-                f"{self.env}/{var}: tampered ciphertext: it does not belong to this variable"
-                " (copied from another variable or environment, or edited)",
-                "restore it with `envman rollback` or set it again, and find who changed the file",
-            ) from None
+        except self._invalid_tag:
+            spare = self._with_spare_keys(var, epk_text, body)
+            if spare is None:
+                raise (self._unopened(var) if self._unopened else None) or self.tampered(var) from None
+            return Secret(spare)
+        except (ValueError, UnicodeDecodeError):
+            raise self.tampered(var) from None
+
+    def tampered(self, var: str) -> TamperError:
+        return TamperError(
+            f"{self.env}/{var}: tampered ciphertext: it does not belong to this variable"
+            " (copied from another variable or environment, or edited)",
+            "restore it with `envman rollback` or set it again, and find who changed the file",
+        )
+
+    def _with_spare_keys(self, var: str, epk_text: str, body: bytes) -> str | None:
+        """The plaintext by one of the environment's other keys, remembering which one opened this ephemeral key."""
+        if self._spare is None:
+            self._spare = []
+            for text in self._spare_source() if self._spare_source is not None else ():
+                try:
+                    key = _x25519().from_private_bytes(_raw_key(text, PRIVATE_PREFIX, "retired key"))
+                except InvalidValue:
+                    continue  # a damaged retired key opens nothing; the error names the value
+                self._spare.append((key, key.public_key().public_bytes_raw()))
+        try:
+            epk = _b64d(epk_text)
+            peer = _x25519().from_public_bytes(epk)
+        except ValueError:
+            return None
+        for key, recipient in self._spare:
+            aead = _derive(key.exchange(peer), epk, recipient, self.project, self.env)
+            try:
+                plain: str = aead.decrypt(body[:12], body[12:], self._aad_prefix + var.encode()).decode("utf-8")
+            except self._invalid_tag:
+                continue
+            except UnicodeDecodeError:
+                return None
+            self._cache[epk_text] = aead
+            return plain
+        return None
 
 
 def mask(value: str) -> str:

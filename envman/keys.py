@@ -11,10 +11,13 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from envman.errors import KeyUnavailable, UsageError
+from envman.errors import KeyUnavailable, StoreError, UsageError
 
 KEYRING_SERVICE = "envman"
 KEYS_FILE_VAR = "ENVMAN_KEYS_FILE"
+KEYCHAIN = "the OS keychain"
+# the keychain entry beside an environment's key that holds its retired keys
+_RETIRED = "#retired"
 # Backends that store secrets unencrypted on disk or store nothing at all.
 _REFUSED_BACKENDS = ("keyrings.alt", "PlaintextKeyring", "fail.Keyring", "null.Keyring", "chainer.ChainerBackend")
 
@@ -22,6 +25,11 @@ _REFUSED_BACKENDS = ("keyrings.alt", "PlaintextKeyring", "fail.Keyring", "null.K
 def env_var_name(env: str) -> str:
     """``ENVMAN_PRIVATE_KEY_<ENV>``: upper-cased, '-' becomes '_'."""
     return "ENVMAN_PRIVATE_KEY_" + env.upper().replace("-", "_")
+
+
+def retired_var_name(env: str) -> str:
+    """``ENVMAN_RETIRED_KEYS_<ENV>``: earlier private keys of ``env``, comma-separated."""
+    return "ENVMAN_RETIRED_KEYS_" + env.upper().replace("-", "_")
 
 
 def keyring_user(project: str, env: str) -> str:
@@ -97,7 +105,7 @@ def locate_private_key(project: str, env: str) -> tuple[str, str]:
         except Exception:  # noqa: BLE001 - a locked or failing keychain is a missing key, not a crash
             found = None
         if found:
-            return str(found), "the OS keychain"
+            return str(found), KEYCHAIN
         raise KeyUnavailable(f"no private key for {env!r} in the keychain or environment", _how(env))
     raise KeyUnavailable(f"no private key for {env!r}, and no usable OS keychain", _how(env))
 
@@ -122,3 +130,70 @@ def store_in_keyring(project: str, env: str, private: str) -> bool:
     except Exception:  # noqa: BLE001 - fall back to the keys file
         return False
     return True
+
+
+def _split(text: str) -> list[str]:
+    return [key for key in text.replace(",", " ").split() if key]
+
+
+def retired_keys(project: str, env: str) -> list[str]:
+    """The earlier private keys of ``env`` (replaced by `envman rekey`), from every source that has some.
+
+    Read only when the current key does not open a value: a version written
+    before the key was replaced, or while a rekey was being written.
+    """
+    found = _split(os.environ.get(retired_var_name(env), ""))
+    keys_file = os.environ.get(KEYS_FILE_VAR)
+    if keys_file:
+        found += _split(read_keys_file(Path(keys_file)).get(retired_var_name(env), ""))
+    backend = _usable_keyring()
+    if backend is not None:
+        try:
+            stored = backend.get_password(KEYRING_SERVICE, keyring_user(project, env) + _RETIRED)
+        except Exception:  # noqa: BLE001 - a failing keychain holds no keys
+            stored = None
+        found += _split(stored or "")
+    return list(dict.fromkeys(found))
+
+
+def write_keys_file(path: Path, keys: dict[str, str]) -> None:
+    """Write ``NAME=key`` lines to a keys file, mode 0600 (replacing it atomically)."""
+    from envman.fsutil import write_private
+
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    body = "# envman private keys: keep this file secret (mode 0600), never commit it.\n"
+    body += "".join(f"{name}={value}\n" for name, value in keys.items() if value)
+    write_private(path, body.encode("ascii"))
+
+
+def save_keys(project: str, env: str, place: str, *, current: str | None = None,
+              add: tuple[str, ...] | list[str] = (), drop: tuple[str, ...] | list[str] = ()) -> None:
+    """In ``place`` (KEYCHAIN or a keys file): make ``current`` the key of ``env`` if given; add and drop retired keys."""
+    def retired(before: str) -> str:
+        return ",".join(k for k in dict.fromkeys([*_split(before), *add]) if k not in drop)
+
+    if place != KEYCHAIN:
+        path = Path(place)
+        try:
+            keys = read_keys_file(path) if path.exists() else {}
+        except KeyUnavailable as exc:
+            raise StoreError(f"cannot write the keys of {env!r}: {exc.message}", exc.hint) from None
+        keys[retired_var_name(env)] = retired(keys.get(retired_var_name(env), ""))
+        if current is not None:
+            keys[env_var_name(env)] = current
+        try:
+            write_keys_file(path, keys)
+        except OSError as exc:
+            raise StoreError(f"cannot write the keys of {env!r} to {path}: {exc.strerror}",
+                             "give --keys-file PATH in a folder you can write") from None
+        return
+    user = keyring_user(project, env)
+    backend = _usable_keyring()
+    try:
+        if backend is None:
+            raise RuntimeError("no usable keychain")
+        backend.set_password(KEYRING_SERVICE, user + _RETIRED, retired(backend.get_password(KEYRING_SERVICE, user + _RETIRED) or ""))
+        if current is not None:
+            backend.set_password(KEYRING_SERVICE, user, current)
+    except Exception:  # noqa: BLE001 - any keychain failure: say where else the keys can go
+        raise StoreError(f"cannot store the keys of {env!r} in the OS keychain", "give --keys-file PATH to keep them in a file (mode 0600)") from None

@@ -48,6 +48,12 @@ def known_secrets(project: Project, *, use_keys: bool = True) -> tuple[list[Know
                 keyless.append(env)
         for (var, fp), (number, masked, ciphertext) in seen.items():
             is_current = var in current.secrets and current.secrets[var].fingerprint == fp
-            plaintext = decrypt.decrypt(var, ciphertext).reveal() if decrypt is not None else None
+            plaintext = None
+            if decrypt is not None:
+                try:
+                    plaintext = decrypt.decrypt(var, ciphertext).reveal()
+                except KeyUnavailable:  # sealed for a key pair `envman rekey` replaced, whose key is not here
+                    if env not in keyless:
+                        keyless.append(env)
             found.append(KnownSecret(env, var, current.version if is_current else number, is_current, masked, fp, plaintext))
     return found, keyless

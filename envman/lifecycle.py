@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from envman.diff import ProfileDiff, diff_profiles
-from envman.errors import ConflictError, EnvmanError, InvalidValue, NotFound, UsageError
+from envman.errors import ConflictError, EnvmanError, InvalidValue, KeyUnavailable, NotFound, UsageError
 from envman.ops import Change, Project, _key_ids, effective_meta, good_versions, put_value, resolve_version
 from envman.profile import Profile, SecretRecord, VarMeta
 from envman.records import Record
@@ -272,6 +272,9 @@ def plan_rollback(project: Project, env: str, to: int | str | None = None) -> Ro
     if target.version == current.version:
         raise UsageError(f"{env} is already at version {target.version}", "nothing to roll back; name an older version with --to N")
     draft = restored(current, target)
+    rekeyed = project.store.head().key_changed_after(env, target.version)
+    if rekeyed is not None:
+        draft = _sealed_for_current_key(project, draft, target.version, rekeyed)
     diff = diff_profiles(current, draft)
     if diff.empty:
         raise UsageError(
@@ -279,6 +282,24 @@ def plan_rollback(project: Project, env: str, to: int | str | None = None) -> Ro
             "nothing to roll back; name an older version with --to N",
         )
     return RollbackPlan(env, current.version, target.version, target.version in good, diff, draft._replace(version=current.version + 1))
+
+
+def _sealed_for_current_key(project: Project, draft: Profile, target: int, rekeyed: int) -> Profile:
+    """A restored ``draft`` whose secrets were sealed for a key pair `envman rekey` replaced: seal them for the current one."""
+    from envman.keys import retired_var_name
+    from envman.rekey import resealed
+
+    env = draft.env
+    try:
+        return resealed(draft, project.decryptor(env), project.encryptor(env))[0]
+    except KeyUnavailable as exc:
+        if "no key here opens" not in exc.message:
+            raise
+        raise KeyUnavailable(
+            f"version {target} of {env} is sealed for the key pair `envman rekey` replaced at version {rekeyed}, and no key here opens it",
+            f"restoring it seals its secrets for the current key: give the retired key in {retired_var_name(env)}"
+            " (or use the keychain `envman rekey` stored it in)",
+        ) from None
 
 
 def apply_rollback(project: Project, plan: RollbackPlan) -> Change:

@@ -295,6 +295,24 @@ def edit_manifest(root: Path, edit: Any) -> None:
     atomic_write(path, tomlkit.dumps(doc).encode("utf-8"))
 
 
+def set_public_key(root: Path, env: str, public: str) -> bool:
+    """Make ``public`` the key of ``env`` in envman.toml's [keys] (as `envman rekey` recorded it); False if it already was."""
+    import tomllib
+
+    try:
+        keys = tomllib.loads((root / MANIFEST).read_text(encoding="utf-8")).get("keys", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        keys = {}
+    if isinstance(keys, dict) and keys.get(env) == public:
+        return False
+
+    def edit(doc: Any) -> None:
+        doc["keys"][env] = public
+
+    edit_manifest(root, edit)
+    return True
+
+
 def spec_to_table(spec: VarSpec) -> dict[str, Any]:
     """The ``[variables.NAME]`` table for a spec, omitting defaults."""
     table: dict[str, Any] = {"type": spec.type}

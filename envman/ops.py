@@ -50,20 +50,56 @@ class Project:
         return self._encryptors[env]
 
     def decryptor(self, env: str) -> Decryptor:
-        """The decryptor for ``env``, looking its private key up once."""
+        """The decryptor for ``env``, looking its private key up once (its retired keys only when needed)."""
         if env not in self._decryptors:
             from envman.crypto import Decryptor
             from envman.errors import KeyUnavailable
-            from envman.keys import locate_private_key
+            from envman.keys import locate_private_key, retired_keys
 
-            key, source = locate_private_key(self.manifest.project, env)
+            project, public = self.manifest.project, self.manifest.public_key(env)
+            key, source = locate_private_key(project, env)
+
+            def make(current: str) -> Decryptor:
+                return Decryptor(project, env, current, public, spare=lambda: [*retired_keys(project, env), key],
+                                 unopened=lambda var: self._unopened(env, var))
+
             try:
-                self._decryptors[env] = Decryptor(self.manifest.project, env, key, self.manifest.public_key(env))
+                self._decryptors[env] = make(key)
             except KeyUnavailable:
-                raise self._wrong_key(env, key, source) from None
+                # A rekey interrupted after envman.toml got the new public key: the new key waits among the retired ones.
+                current = self._retired_key_of(env, public)
+                if current is None:
+                    raise self._wrong_key(env, key, source) from None
+                self._decryptors[env] = make(current)
             except InvalidValue as exc:
                 raise InvalidValue(f"{exc.message} (read from {source})", exc.hint) from None
         return self._decryptors[env]
+
+    def _retired_key_of(self, env: str, public: str) -> str | None:
+        from envman.crypto import public_from_private
+        from envman.keys import retired_keys
+
+        for key in retired_keys(self.manifest.project, env):
+            try:
+                if public_from_private(key) == public.strip():
+                    return key
+            except InvalidValue:
+                continue
+        return None
+
+    def _unopened(self, env: str, var: str) -> EnvmanError | None:
+        """Why no key opens a value of ``env``, when it may be sealed for a key pair `envman rekey` replaced."""
+        if not self.store.head().keyed.get(env):
+            return None
+        from envman.errors import KeyUnavailable
+        from envman.keys import retired_var_name
+
+        return KeyUnavailable(
+            f"{env}/{var}: no key here opens this value: it was sealed for an earlier key pair of {env} (replaced by `envman rekey`),"
+            " or it was tampered with",
+            f"give the retired keys in {retired_var_name(env)} (or use the keychain `envman rekey` stored them in);"
+            " `envman ledger verify` tells whether the file was edited",
+        )
 
     def _wrong_key(self, env: str, key: str, source: str) -> EnvmanError:
         """Name whose key was given instead of ``env``'s, when it is one of this project's."""
@@ -74,10 +110,20 @@ class Project:
         public = public_from_private(key)
         owner = next((e for e, pk in self.manifest.public_keys.items() if pk.strip() == public), None)
         whose = f"is the key of environment {owner!r}" if owner else "belongs to another project or an older key pair"
+        hint = f"give {env}'s own key in {env_var_name(env)} or the OS keychain"
+        keyed = self.store.head().keyed.get(env)
+        if keyed and not owner:
+            hint = f"{env}'s key pair was replaced by `envman rekey` at version {keyed[-1]}: get the new key from whoever ran it, then " + hint
         return KeyUnavailable(
-            f"wrong private key for {env!r}: the one from {source} {whose} (it does not match the public key of {env} in envman.toml)",
-            f"give {env}'s own key in {env_var_name(env)} or the OS keychain",
+            f"wrong private key for {env!r}: the one from {source} {whose} (it does not match the public key of {env} in envman.toml)", hint,
         )
+
+    def forget_keys(self, env: str, public: str) -> None:
+        """After ``env`` got a new public key: drop the key material cached for the old one."""
+        self.manifest = self.manifest._replace(public_keys={**self.manifest.public_keys, env: public})
+        self.store.manifest = self.manifest
+        self._encryptors.pop(env, None)
+        self._decryptors.pop(env, None)
 
     def seal(self, env: str, var: str, plaintext: str) -> SecretRecord:
         """Encrypt a secret and compute the forms shown without the key."""
@@ -550,8 +596,7 @@ def init_project(
 
 
 def _store_private_keys(root: Path, project: str, keys: dict[str, str], keys_file: Path | None) -> dict[str, str]:
-    from envman.fsutil import write_private
-    from envman.keys import env_var_name, read_keys_file, store_in_keyring
+    from envman.keys import env_var_name, read_keys_file, store_in_keyring, write_keys_file
 
     places: dict[str, str] = {}
     pending: dict[str, str] = {}
@@ -562,7 +607,6 @@ def _store_private_keys(root: Path, project: str, keys: dict[str, str], keys_fil
             pending[env] = sk
     if pending:
         path = (keys_file or root / ".envman-keys").resolve()
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         existing = read_keys_file(path) if path.exists() else {}
         for env, sk in pending.items():
             if existing.get(env_var_name(env), sk) != sk:
@@ -570,9 +614,7 @@ def _store_private_keys(root: Path, project: str, keys: dict[str, str], keys_fil
                 raise UsageError(f"{path} already holds {env_var_name(env)} (of another project?)", "give this project its own --keys-file")
             existing[env_var_name(env)] = sk
             places[env] = str(path)
-        body = "# envman private keys: keep this file secret (mode 0600), never commit it.\n"
-        body += "".join(f"{name}={value}\n" for name, value in existing.items())
-        write_private(path, body.encode("ascii"))
+        write_keys_file(path, existing)
     return places
 
 

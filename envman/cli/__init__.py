@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "rotate": "envman.cli.ownership:rotate_cmd",
     "owner": "envman.cli.ownership:owner_cmd",
     "handoff": "envman.cli.ownership:handoff_cmd",
+    "rekey": "envman.cli.rekey:rekey_cmd",
     # checks and live verify
     "check": "envman.cli.checks:check_cmd",
     "verify": "envman.cli.checks:verify_cmd",

@@ -155,9 +155,9 @@ def promote_cmd(src: str, dst: str, dry_run: bool, yes: bool, force: bool, any_o
         if as_json:
             emit_json({**out, "refused": str(refusal)})
         raise refusal
-    _dry_run_or_apply(out, dry_run=dry_run, yes=yes, as_json=as_json,
-                      question=f"Write these changes to {dst} as version {plan.new_version}?",
-                      apply=lambda: apply_promote(project, plan))
+    dry_run_or_apply(out, dry_run=dry_run, yes=yes, as_json=as_json,
+                     question=f"Write these changes to {dst} as version {plan.new_version}?",
+                     apply=lambda: apply_promote(project, plan))
 
 
 @click.command("rollback", context_settings=CONTEXT)
@@ -189,23 +189,24 @@ def rollback_cmd(env: str, to: str | None, dry_run: bool, yes: bool, as_json: bo
         click.echo(style(head, bold=True))
         click.echo("\n".join(render_diff(plan.diff)))
     out: dict[str, Any] = {"plan": plan.as_dict(), "applied": False}
-    _dry_run_or_apply(out, dry_run=dry_run, yes=yes, as_json=as_json,
-                      question=f"Restore version {plan.target_version} of {env} as version {plan.new_version}?",
-                      apply=lambda: apply_rollback(project, plan))
+    dry_run_or_apply(out, dry_run=dry_run, yes=yes, as_json=as_json,
+                     question=f"Restore version {plan.target_version} of {env} as version {plan.new_version}?",
+                     apply=lambda: apply_rollback(project, plan))
 
 
-def _dry_run_or_apply(out: dict[str, Any], *, dry_run: bool, yes: bool, as_json: bool, question: str,
-                      apply: Callable[[], Any]) -> None:
-    """The shared end of promote and rollback: stop after the plan, or confirm, apply and report."""
+def dry_run_or_apply(out: dict[str, Any], *, dry_run: bool, yes: bool, as_json: bool, question: str,
+                     apply: Callable[[], Any]) -> bool:
+    """The shared end of promote, rollback and rekey: stop after the plan, or confirm, apply and report (True)."""
     if dry_run:
         if as_json:
             emit_json(out)
         else:
             click.echo("dry run: nothing was changed")
-        return
+        return False
     _confirm(question, yes)
     change = apply()
     if as_json:
         emit_json({**out, "applied": True, "result": _change_json(change)})
     else:
         report_change(change, False)
+    return True

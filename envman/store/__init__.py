@@ -24,6 +24,22 @@ class Head(Record):
     size: int = 0
     versions: dict[str, int] = {}  # noqa: RUF012 - shared, never changed in place; env -> newest version
     good: dict[str, list[list[int]]] = {}  # noqa: RUF012 - shared, never changed in place; env -> [[version, seq], ...]
+    keyed: dict[str, list[int]] = {}  # noqa: RUF012 - shared, never changed in place; env -> versions written by rekey
+
+    @classmethod
+    def from_json(cls, data: Any) -> Head:
+        """The head as stored (a JSON object); raises ValueError, KeyError, TypeError or AttributeError when malformed."""
+        return cls(
+            seq=int(data["seq"]), hash=str(data["hash"]), size=int(data["size"]),
+            versions={str(k): int(v) for k, v in data["versions"].items()},
+            good={str(k): [[int(a), int(b)] for a, b in v] for k, v in data["good"].items()},
+            # absent in heads written before the first rekey
+            keyed={str(k): [int(n) for n in v] for k, v in data.get("keyed", {}).items()},
+        )
+
+    def key_changed_after(self, env: str, version: int) -> int | None:
+        """The first version of ``env`` after ``version`` that `envman rekey` wrote (sealed for a new key pair), if any."""
+        return next((n for n in self.keyed.get(env, ()) if n > version), None)
 
 
 class Finding(Record):

@@ -43,12 +43,14 @@ def advance(head: Head, entry: Entry, length: int) -> Head:
     """``head`` moved past ``entry``, whose ledger line (with its line break) is ``length`` bytes long."""
     from envman.ledger import VERSION_EVENTS
 
-    versions, good = head.versions, head.good
+    versions, good, keyed = head.versions, head.good, head.keyed
     if entry.event in VERSION_EVENTS:
         versions = {**versions, entry.env: entry.version}
     if entry.marks_good:
         good = {**good, entry.env: [*good.get(entry.env, []), [entry.version, entry.seq]]}
-    return Head(seq=entry.seq, hash=entry.hash, size=head.size + length, versions=versions, good=good)
+    if entry.event == "rekey":
+        keyed = {**keyed, entry.env: [*keyed.get(entry.env, []), entry.version]}
+    return Head(seq=entry.seq, hash=entry.hash, size=head.size + length, versions=versions, good=good, keyed=keyed)
 
 
 @contextmanager

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envman import blocks
-from envman.errors import NotFound, StoreError, TamperError
+from envman.errors import ConflictError, NotFound, StoreError, TamperError
 from envman.fsutil import append_durable, atomic_write, exclusive_lock, shared_lock
 from envman.manifest import Manifest
 from envman.profile import Profile, empty_profile, profile_from_toml
@@ -170,11 +170,7 @@ class FileStore:
 
         try:
             data = json.loads(self.head_path.read_bytes())
-            return Head(
-                seq=int(data["seq"]), hash=str(data["hash"]), size=int(data["size"]),
-                versions={str(k): int(v) for k, v in data["versions"].items()},
-                good={str(k): [[int(a), int(b)] for a, b in v] for k, v in data["good"].items()},
-            )
+            return Head.from_json(data)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -293,6 +289,7 @@ class FileStore:
         if not extra.endswith(b"\n"):
             self._truncate_torn_tail()
             extra = extra[: extra.rfind(b"\n") + 1]
+        rekeyed = []
         for line in extra.split(b"\n")[:-1]:
             entry = decode(line, self._rel(self.ledger_path))
             if entry.prev != head.hash or entry.seq != head.seq + 1:
@@ -300,8 +297,23 @@ class FileStore:
             head = advance(head, entry, len(line) + 1)
             if entry.event in VERSION_EVENTS:
                 self._roll_forward(entry)
+            if entry.event == "rekey" and self._rekey_manifest(entry):
+                rekeyed.append(entry.env)
         self._write_head(head)
+        if rekeyed:
+            # this command read envman.toml before: it would seal new values for the replaced key
+            raise ConflictError(
+                f"an interrupted `envman rekey` of {', '.join(rekeyed)} was completed (envman.toml has the new public key)",
+                "nothing else was changed; re-run the command",
+            )
         return head
+
+    def _rekey_manifest(self, entry: Entry) -> bool:
+        """Give envman.toml the public key a rekey entry recorded; False when it already has it."""
+        from envman.manifest import set_public_key
+
+        public = entry.detail.get("public_key")
+        return isinstance(public, str) and set_public_key(self.manifest.root, entry.env, public)
 
     def _truncate_torn_tail(self) -> None:
         size = self._ledger_size()
@@ -555,9 +567,15 @@ class FileStore:
                     "restore environments/ledger.jsonl from git",
                 )
             newest: dict[str, Entry] = {}
+            rekeys: dict[str, Entry] = {}
             for entry in self.entries():
                 if entry.event in VERSION_EVENTS:
                     newest[entry.env] = entry
+                if entry.event == "rekey":
+                    rekeys[entry.env] = entry
+            for env, entry in rekeys.items():
+                if env in self.manifest.environments and self._rekey_manifest(entry):
+                    done.append(f"{env}: envman.toml given the public key of its rekey at version {entry.version}")
             for env in self.manifest.environments:
                 last = newest.get(env)
                 for line in self._orphans(env, last):
@@ -652,6 +670,8 @@ class FileTransaction:
             raise
         with after_commit(entry, until="the cause is fixed"):
             atomic_write(self.store.profile_path(env), data)
+            if event == "rekey":
+                self.store._rekey_manifest(entry)  # before the head moves past the entry: a crash here is rolled forward
             self.store._write_head(self.head)
         return profile, entry
 

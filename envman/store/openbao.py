@@ -429,11 +429,7 @@ class OpenBaoStore:
             return None
         data, kv_version = found
         try:
-            head = Head(
-                seq=int(data["seq"]), hash=str(data["hash"]), size=int(data["size"]),
-                versions={str(k): int(v) for k, v in data["versions"].items()},
-                good={str(k): [[int(a), int(b)] for a, b in v] for k, v in data["good"].items()},
-            )
+            head = Head.from_json(data)
         except (TypeError, KeyError, ValueError, AttributeError):
             raise TamperError(f"OpenBao {self.settings.where(self.head_path)} is malformed", "run `envman repair`") from None
         return head, kv_version

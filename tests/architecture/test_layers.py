@@ -21,7 +21,7 @@ LAYERS: dict[str, int] = {
     "envman.ledger": 1, "envman.keys": 1, "envman.manifest": 1,
     "envman.store": 2, "envman.exporters": 2, "envman.probe": 2, "envman.scan": 2, "envman.diff": 2,
     "envman.ops": 3, "envman.checks": 3, "envman.export": 3, "envman.known": 3, "envman.settings": 3,
-    "envman.verify": 3, "envman.lifecycle": 3, "envman.credentials": 3, "envman.backend": 3, "envman.redact": 3,
+    "envman.verify": 3, "envman.lifecycle": 3, "envman.rekey": 3, "envman.credentials": 3, "envman.backend": 3, "envman.redact": 3,
     "envman.cli": 4, "envman.__main__": 4,
 }
 HEAVY_OUTSIDE_FUNCTIONS = {"dynaconf", "keyring", "hvac", "httpx", "rich", "yaml", "tomlkit", "cryptography", "dotenv", "tomli_w"}
