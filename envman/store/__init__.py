@@ -25,6 +25,7 @@ class Head(Record):
     versions: dict[str, int] = {}  # noqa: RUF012 - shared, never changed in place; env -> newest version
     good: dict[str, list[list[int]]] = {}  # noqa: RUF012 - shared, never changed in place; env -> [[version, seq], ...]
     keyed: dict[str, list[int]] = {}  # noqa: RUF012 - shared, never changed in place; env -> versions written by rekey
+    keys: dict[str, str] = {}  # noqa: RUF012 - shared, never changed in place; env -> public key of its last rekey
 
     @classmethod
     def from_json(cls, data: Any) -> Head:
@@ -35,11 +36,23 @@ class Head(Record):
             good={str(k): [[int(a), int(b)] for a, b in v] for k, v in data["good"].items()},
             # absent in heads written before the first rekey
             keyed={str(k): [int(n) for n in v] for k, v in data.get("keyed", {}).items()},
+            keys={str(k): str(v) for k, v in data.get("keys", {}).items()},
         )
 
     def key_changed_after(self, env: str, version: int) -> int | None:
         """The first version of ``env`` after ``version`` that `envman rekey` wrote (sealed for a new key pair), if any."""
         return next((n for n in self.keyed.get(env, ()) if n > version), None)
+
+    def check_public_key(self, manifest: Manifest, env: str) -> None:
+        """Refuse to write ``env`` with a public key in envman.toml that `envman rekey` replaced (values sealed for it)."""
+        recorded = self.keys.get(env)
+        if recorded is not None and recorded != manifest.public_keys.get(env, "").strip():
+            from envman.errors import ConflictError
+
+            raise ConflictError(
+                f"envman.toml has a replaced public key for {env}: `envman rekey` gave it a new one at version {self.keyed[env][-1]}",
+                "nothing was changed; update envman.toml (git pull) or run `envman repair`, then re-run",
+            )
 
 
 class Finding(Record):

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from envman.errors import EnvmanError
     from envman.ledger import Entry
+    from envman.manifest import Manifest
     from envman.profile import Profile
     from envman.store import Store
 
@@ -43,14 +44,15 @@ def advance(head: Head, entry: Entry, length: int) -> Head:
     """``head`` moved past ``entry``, whose ledger line (with its line break) is ``length`` bytes long."""
     from envman.ledger import VERSION_EVENTS
 
-    versions, good, keyed = head.versions, head.good, head.keyed
+    versions, good, keyed, keys = head.versions, head.good, head.keyed, head.keys
     if entry.event in VERSION_EVENTS:
         versions = {**versions, entry.env: entry.version}
     if entry.marks_good:
         good = {**good, entry.env: [*good.get(entry.env, []), [entry.version, entry.seq]]}
     if entry.event == "rekey":
         keyed = {**keyed, entry.env: [*keyed.get(entry.env, []), entry.version]}
-    return Head(seq=entry.seq, hash=entry.hash, size=head.size + length, versions=versions, good=good, keyed=keyed)
+        keys = {**keys, entry.env: str(entry.detail.get("public_key", ""))}
+    return Head(seq=entry.seq, hash=entry.hash, size=head.size + length, versions=versions, good=good, keyed=keyed, keys=keys)
 
 
 @contextmanager
@@ -67,3 +69,14 @@ def after_commit(entry: Entry, *, until: str, catch: type[EnvmanError] = StoreEr
             f"{exc.message} (the change was recorded as ledger entry #{entry.seq} but not fully applied)",
             f"it is completed by the next envman command that writes, or by `envman repair`, once {until}",
         ) from None
+
+
+def manifest_keys_from(manifest: Manifest, head: Head) -> list[str]:
+    """Give envman.toml the public key each environment's last rekey recorded; what was changed (for repair)."""
+    from envman.manifest import set_public_key
+
+    return [
+        f"{env}: envman.toml given the public key of its rekey at version {head.keyed[env][-1]}"
+        for env, public in head.keys.items()
+        if env in manifest.environments and public and set_public_key(manifest.root, env, public)
+    ]

@@ -31,7 +31,7 @@ from envman.fsutil import append_durable, atomic_write, exclusive_lock, shared_l
 from envman.manifest import Manifest
 from envman.profile import Profile, empty_profile, profile_from_toml
 from envman.store import Finding, Head
-from envman.store._common import advance, after_commit, read_version
+from envman.store._common import advance, after_commit, manifest_keys_from, read_version
 
 if TYPE_CHECKING:
     from envman.ledger import ChainProblem, Entry
@@ -566,16 +566,11 @@ class FileStore:
                     f"cannot repair: the ledger ends at #{head.seq} but its head recorded #{old.seq} (entries were removed)",
                     "restore environments/ledger.jsonl from git",
                 )
+            done += manifest_keys_from(self.manifest, head)
             newest: dict[str, Entry] = {}
-            rekeys: dict[str, Entry] = {}
             for entry in self.entries():
                 if entry.event in VERSION_EVENTS:
                     newest[entry.env] = entry
-                if entry.event == "rekey":
-                    rekeys[entry.env] = entry
-            for env, entry in rekeys.items():
-                if env in self.manifest.environments and self._rekey_manifest(entry):
-                    done.append(f"{env}: envman.toml given the public key of its rekey at version {entry.version}")
             for env in self.manifest.environments:
                 last = newest.get(env)
                 for line in self._orphans(env, last):
@@ -647,6 +642,8 @@ class FileTransaction:
         from envman.ledger import Entry, encode
 
         env = draft.env
+        if event != "rekey":
+            self.head.check_public_key(self.store.manifest, env)
         number = self.head.versions.get(env, 0) + 1
         profile = draft._replace(version=number, ledger_seq=self.head.seq + 1, ledger_hash="")
         entry = Entry(

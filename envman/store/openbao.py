@@ -73,7 +73,7 @@ from envman.manifest import Manifest
 from envman.profile import Profile, empty_profile, profile_from_mapping
 from envman.schema import check_env_name
 from envman.store import Finding, Head
-from envman.store._common import advance, after_commit, read_version
+from envman.store._common import advance, after_commit, manifest_keys_from, read_version
 
 # KV v2's max_versions is a uint32; 0 means "the mount's setting", whose own 0 means 10.
 KEEP_VERSIONS = 2**32 - 1
@@ -719,7 +719,7 @@ class OpenBaoStore:
         if old != head and (records or old is not None):
             self._publish(head, kv_version)
             done.append(f"republished the ledger head from {len(records)} entries")
-        return done
+        return done + manifest_keys_from(self.manifest, head)
 
     def describe(self) -> dict[str, Any]:
         """Where the data lives (no request is made)."""
@@ -887,6 +887,8 @@ class OpenBaoTransaction:
         def build() -> tuple[_Record, Profile | None]:
             if self.head.versions.get(env, 0) != base:
                 raise ConflictError(f"{env} was changed by someone else while you were working", "re-run the command")
+            if event != "rekey":
+                self.head.check_public_key(self.store.manifest, env)
             number, seq = base + 1, self.head.seq + 1
             profile = draft._replace(version=number, ledger_seq=seq, ledger_hash="")
             entry = Entry(

@@ -11,6 +11,7 @@ import pytest
 from foundation_helpers import write_env
 
 import envman as envman_lib
+from envman.keys import read_keys_file
 
 
 def _canary(tag: str) -> str:
@@ -54,7 +55,8 @@ def test_canary_appears_in_no_argv_output_ledger_file_exception_or_repr(
     secret_file.unlink()
     for args in (["get", "production", "CANARY_API_KEY"], ["get", "production@1", "CANARY_API_KEY", "--json"],
                  ["show", "production"], ["status"], ["status", "--json"], ["history"], ["history", "--json"],
-                 ["ledger", "verify"], ["repair", "--json"]):
+                 ["ledger", "verify"], ["repair", "--json"], ["rekey", "production", "--dry-run", "--json"],
+                 ["rekey", "production", "--yes"], ["get", "production@1", "CANARY_API_KEY"]):
         run(*args)
     # failures on the way must not echo it either
     run("set", "production", "AI_REQUEST_TIMEOUT_MS", input=piped, expect=2)
@@ -89,6 +91,10 @@ def test_canary_appears_in_no_argv_output_ledger_file_exception_or_repr(
         assert not _leaks(result.stderr, canaries), (args, result.stderr)
         assert "Traceback" not in result.output
     assert any("sk-…" in result.stdout for _, result in runs)  # masked forms were shown
+    private_keys = [k for v in read_keys_file(keys).values() for k in v.split(",") if k]
+    assert len(private_keys) == 4, "three environments' keys and production's retired one"
+    for args, result in runs:  # private keys (rekey made one, retired one) are never printed either
+        assert not _leaks(result.output, private_keys), args
 
     for path in sorted(root.rglob("*")):
         if path.is_file():

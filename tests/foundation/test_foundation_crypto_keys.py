@@ -51,6 +51,41 @@ def test_encrypt_decrypt_round_trip(pairs: dict[str, tuple[str, str]], plaintext
     assert Decryptor("demo", "production", private, public).decrypt("API_KEY", token).reveal() == plaintext
 
 
+@pytest.fixture(scope="module")
+def generations() -> list[tuple[str, str]]:
+    """Four key pairs of one environment, oldest first, as `envman rekey` leaves them."""
+    return [generate_keypair() for _ in range(4)]
+
+
+@settings(deadline=None, max_examples=30)
+@given(sealed=st.lists(st.tuples(st.integers(0, 3), TEXT), min_size=1, max_size=8), retired_given=st.sets(st.integers(0, 2)))
+def test_retired_keys_open_what_was_sealed_for_them(generations: list[tuple[str, str]], sealed: list[tuple[int, str]],
+                                                     retired_given: set[int]) -> None:
+    """Values sealed for any key pair the environment had open with the current key plus that retired key, and only so;
+    a value no key opens is refused (tampering, or the ``unopened`` error), never returned wrong."""
+    current_public, current_private = generations[3]
+    tokens = [(gen, text, Encryptor("demo", "production", generations[gen][0]).encrypt("API_KEY", text)) for gen, text in sealed]
+    asked: list[int] = []
+
+    def spare() -> list[str]:
+        asked.append(1)
+        return [generations[g][1] for g in sorted(retired_given)]
+
+    dec = Decryptor("demo", "production", current_private, current_public, spare=spare)
+    for gen, text, token in tokens:
+        if gen == 3 or gen in retired_given:
+            assert dec.decrypt("API_KEY", token).reveal() == text
+        else:
+            with pytest.raises(TamperError):
+                dec.decrypt("API_KEY", token)
+    assert len(asked) == (0 if all(gen == 3 for gen, _, _ in tokens) else 1), "retired keys are asked for once, only when needed"
+    unopened = Decryptor("demo", "production", current_private, current_public, unopened=lambda var: KeyUnavailable(f"{var} sealed elsewhere"))
+    for gen, _, token in tokens:
+        if gen != 3:
+            with pytest.raises(KeyUnavailable, match="API_KEY sealed elsewhere"):
+                unopened.decrypt("API_KEY", token)
+
+
 def test_same_plaintext_encrypts_differently(pairs: dict[str, tuple[str, str]]) -> None:
     """Fresh nonces (and ephemeral keys per Encryptor): equal secrets are not visible as equal ciphertext."""
     public, _ = pairs["test"]

@@ -111,3 +111,27 @@ def test_a_chainer_over_several_backends_uses_the_safe_one(memory_keyring: Any, 
 
     monkeypatch.setattr(keyring.core, "_keyring_backend", OnlyPlaintext())
     assert _usable_keyring() is None
+
+
+def test_rekey_keeps_the_new_key_and_the_retired_one_in_the_keychain(tmp_path: Path, cli: Any, memory_keyring: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key found in the keychain is replaced there; the old one goes to the environment's `#retired` entry and still opens
+    the versions written before."""
+    root = tmp_path / "app"
+    root.mkdir()
+    monkeypatch.chdir(root)
+    assert cli("init", "--project-id", "kc").exit_code == 0
+    write_env(root / ".env", DOTENV)
+    assert cli("import", ".env", "--env", "production").exit_code == 0
+    old = memory_keyring.get_password(KEYRING_SERVICE, "kc/production")
+    done = cli("rekey", "production", "--yes")
+    assert done.exit_code == 0 and "new private key kept in the OS keychain" in done.stdout, done.output
+    new = memory_keyring.get_password(KEYRING_SERVICE, "kc/production")
+    assert new.startswith("envman-sk1:") and new != old
+    assert memory_keyring.get_password(KEYRING_SERVICE, "kc/production#retired") == old
+    assert not (root / ".envman-keys").exists()
+    assert cli("get", "production", "ALLTKN_API_KEY", "--reveal").stdout == PROD_KEY + "\n"
+    assert cli("get", "production", "ALLTKN_API_KEY", "--reveal", "--version", "1").stdout == PROD_KEY + "\n"
+    memory_keyring.set_password(KEYRING_SERVICE, "kc/production#retired", "")
+    assert_refused(cli("get", "production", "ALLTKN_API_KEY", "--reveal", "--version", "1"),
+                   "sealed for an earlier key pair of production", "ENVMAN_RETIRED_KEYS_PRODUCTION")

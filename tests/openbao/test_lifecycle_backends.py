@@ -61,3 +61,29 @@ def test_mark_good_and_rollback_to_last_known_good(backend_project, cli) -> None
     assert _values(cli, "test") == _values(cli, "test@1")
     assert json.loads(cli("show", "test", "--version", "good", "--json").stdout)["version"] == 1
     assert cli("ledger", "verify").exit_code == 0
+
+
+def test_rekey_on_both_backends(backend_project, cli) -> None:  # type: ignore[no-untyped-def]
+    """rekey seals for a new key on both backends; a writer whose envman.toml still has the replaced key is refused until repair."""
+    path = backend_project.root / ".env.production"
+    path.write_text(EXAMPLE_ENV["production"])
+    assert cli("import", str(path), "--env", "production").exit_code == 0
+    path.unlink()
+    manifest = backend_project.root / "envman.toml"
+    before, values = manifest.read_text(), _values(cli, "production")
+    done = cli("rekey", "production", "--yes")
+    assert done.exit_code == 0, done.output
+    assert manifest.read_text() != before
+    assert cli("get", "production", "ALLTKN_API_KEY", "--reveal").stdout.strip() == "sk-prod-cccccccccccccccc3333"
+    assert _values(cli, "production") == values and cli("diff", "production@1", "production@2").exit_code == 0
+    assert [e["event"] for e in json.loads(cli("history", "production", "--json").stdout)] == ["rekey", "import"]
+    assert cli("ledger", "verify").exit_code == 0
+
+    manifest.write_text(before)  # a teammate's envman.toml from before the rekey
+    refused = cli("set", "production", "AI_LOG_LEVEL", "warn")
+    assert refused.exit_code == 2 and "envman.toml has a replaced public key for production" in refused.stderr
+    assert [e["event"] for e in json.loads(cli("history", "production", "--json").stdout)] == ["rekey", "import"]
+    repaired = cli("repair")
+    assert repaired.exit_code == 0 and "envman.toml given the public key of its rekey at version 2" in repaired.stdout
+    assert cli("set", "production", "AI_LOG_LEVEL", "warn").exit_code == 0
+    assert cli("get", "production", "ALLTKN_API_KEY", "--reveal").stdout.strip() == "sk-prod-cccccccccccccccc3333"
