@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from envman.ledger import Entry
     from envman.manifest import Manifest
     from envman.profile import Profile
-    from envman.store import Store
+    from envman.store import Finding, Store
 
 
 def read_version(store: Store, env: str, number: int, read: Callable[[str, int], Profile | None]) -> Profile:
@@ -80,3 +80,17 @@ def manifest_keys_from(manifest: Manifest, head: Head) -> list[str]:
         for env, public in head.keys.items()
         if env in manifest.environments and public and set_public_key(manifest.root, env, public)
     ]
+
+
+def stale_public_keys(manifest: Manifest, head: Head | None) -> list[Finding]:
+    """Environments whose public key in envman.toml is not the one their last rekey recorded."""
+    from envman.errors import ConflictError
+    from envman.store import Finding
+
+    findings = []
+    for env in head.keys if head is not None else ():
+        try:
+            head.check_public_key(manifest, env)  # type: ignore[union-attr]
+        except ConflictError as exc:
+            findings.append(Finding(env, exc.message, "update envman.toml (git pull) or run `envman repair`"))
+    return findings

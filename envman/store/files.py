@@ -31,7 +31,7 @@ from envman.fsutil import append_durable, atomic_write, exclusive_lock, shared_l
 from envman.manifest import Manifest
 from envman.profile import Profile, empty_profile, profile_from_toml
 from envman.store import Finding, Head
-from envman.store._common import advance, after_commit, manifest_keys_from, read_version
+from envman.store._common import advance, after_commit, manifest_keys_from, read_version, stale_public_keys
 
 if TYPE_CHECKING:
     from envman.ledger import ChainProblem, Entry
@@ -378,6 +378,7 @@ class FileStore:
         ``ledger verify``) walks the whole chain for that.
         """
         findings: list[Finding] = []
+        envs = tuple(envs)
         with shared_lock(self.lock_path):
             head = self._read_head_file_quiet(findings)
             if head is not None:
@@ -387,6 +388,7 @@ class FileStore:
                 elif size > head.size:
                     findings.append(Finding("", "the ledger has entries after its recorded head (an interrupted write)", kind="crash"))
             versions = head.versions if head is not None else {}
+            findings += [f for f in stale_public_keys(self.manifest, head) if f.env in envs]
             for env in envs:
                 try:
                     self.check_current(self.current(env), versions.get(env, 0))
@@ -428,6 +430,7 @@ class FileStore:
         if complete != size:
             findings.append(Finding("", "the ledger ends with a partial line (a write was interrupted)", kind="crash"))
         head_file = self._read_head_file_quiet(findings)
+        findings += stale_public_keys(self.manifest, head_file)
         tail_cut = problem is None and head_file is not None and head_file.seq > count
         if problem is None and head_file is not None:
             if head_file.seq > count:

@@ -73,7 +73,7 @@ from envman.manifest import Manifest
 from envman.profile import Profile, empty_profile, profile_from_mapping
 from envman.schema import check_env_name
 from envman.store import Finding, Head
-from envman.store._common import advance, after_commit, manifest_keys_from, read_version
+from envman.store._common import advance, after_commit, manifest_keys_from, read_version, stale_public_keys
 
 # KV v2's max_versions is a uint32; 0 means "the mount's setting", whose own 0 means 10.
 KEEP_VERSIONS = 2**32 - 1
@@ -597,6 +597,7 @@ class OpenBaoStore:
         problem = problem or missing
         if head is None and records:
             findings.append(Finding("", f"OpenBao {self.settings.where(self.head_path)} is missing", kind="crash"))
+        findings += stale_public_keys(self.manifest, head)
         if problem is None and head is not None:
             if head.seq > count:
                 findings.append(Finding("", f"the ledger ends at entry #{count} but its head records #{head.seq}: entries were removed"))

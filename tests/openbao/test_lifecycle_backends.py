@@ -83,7 +83,10 @@ def test_rekey_on_both_backends(backend_project, cli) -> None:  # type: ignore[n
     refused = cli("set", "production", "AI_LOG_LEVEL", "warn")
     assert refused.exit_code == 2 and "envman.toml has a replaced public key for production" in refused.stderr
     assert [e["event"] for e in json.loads(cli("history", "production", "--json").stdout)] == ["rekey", "import"]
+    for found in (cli("check", "production"), cli("ledger", "verify")):
+        assert found.exit_code == 1 and "envman.toml has a replaced public key for production" in found.output, found.output
     repaired = cli("repair")
     assert repaired.exit_code == 0 and "envman.toml given the public key of its rekey at version 2" in repaired.stdout
     assert cli("set", "production", "AI_LOG_LEVEL", "warn").exit_code == 0
     assert cli("get", "production", "ALLTKN_API_KEY", "--reveal").stdout.strip() == "sk-prod-cccccccccccccccc3333"
+    assert cli("ledger", "verify").exit_code == 0
