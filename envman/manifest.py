@@ -296,14 +296,29 @@ def edit_manifest(root: Path, edit: Any) -> None:
 
 
 def set_public_key(root: Path, env: str, public: str) -> bool:
-    """Make ``public`` the key of ``env`` in envman.toml's [keys] (as `envman rekey` recorded it); False if it already was."""
-    import tomllib
+    """Make ``public`` the key of ``env`` in envman.toml's [keys] (as `envman rekey` recorded it); False if it already was.
 
-    try:
-        keys = tomllib.loads((root / MANIFEST).read_text(encoding="utf-8")).get("keys", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        keys = {}
-    if isinstance(keys, dict) and keys.get(env) == public:
+    The one line is replaced in the text when [keys] holds it as envman writes it (a
+    large schema makes a tomlkit round trip take seconds); otherwise tomlkit edits it.
+    """
+    import re
+
+    from envman.fsutil import atomic_write
+
+    path = root / MANIFEST
+    text = path.read_text(encoding="utf-8")
+    table = re.search(r"(?m)^\[keys\][ \t]*(?:#.*)?\n(?:(?!\[).*\n?)*", text)
+    line = re.search(rf'(?m)^([ \t]*{re.escape(env)}[ \t]*=[ \t]*)"([^"\\\n]*)"[ \t]*$', table.group()) if table else None
+    if table is not None and line is not None:
+        if line.group(2) == public:
+            return False
+        at = table.start() + line.start(2)
+        edited = text[:at] + public + text[at + len(line.group(2)):]
+        if _keys_of(edited).get(env) == public:
+            atomic_write(path, edited.encode("utf-8"))
+            return True
+        # not the plain layout after all: let tomlkit do it
+    elif _keys_of(text).get(env) == public:
         return False
 
     def edit(doc: Any) -> None:
@@ -311,6 +326,16 @@ def set_public_key(root: Path, env: str, public: str) -> bool:
 
     edit_manifest(root, edit)
     return True
+
+
+def _keys_of(text: str) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        keys = tomllib.loads(text).get("keys", {})
+    except tomllib.TOMLDecodeError:
+        return {}
+    return keys if isinstance(keys, dict) else {}
 
 
 def spec_to_table(spec: VarSpec) -> dict[str, Any]:

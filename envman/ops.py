@@ -591,7 +591,7 @@ def init_project(
         atomic_write(ignore, b"# envman's lock and temp files\n.lock\n.*.tmp\n")
     used = next((Path(p) for p in places.values() if p != "keychain"), None)
     if used is not None and used.parent == root:
-        _gitignore(root, used.name)
+        gitignore(root, used.name)
     return InitResult(root, created, new_envs, places, used)
 
 
@@ -618,7 +618,8 @@ def _store_private_keys(root: Path, project: str, keys: dict[str, str], keys_fil
     return places
 
 
-def _gitignore(root: Path, name: str) -> None:
+def gitignore(root: Path, name: str) -> None:
+    """Add ``name`` to the project's .gitignore unless it is listed."""
     from envman.fsutil import atomic_write
 
     path = root / ".gitignore"

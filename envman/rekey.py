@@ -83,7 +83,10 @@ def _key_place(project: Project, env: str, source: str, keys_file: Path | None) 
     from envman.keys import KEYCHAIN, KEYS_FILE_VAR, env_var_name
 
     if keys_file is not None:
-        return str(keys_file.absolute())
+        path = keys_file.resolve()
+        if path == project.manifest.path.resolve() or path.is_relative_to(project.manifest.data_dir.resolve()):
+            raise UsageError(f"--keys-file {keys_file} is one of envman's own files", "keep private keys outside envman.toml and environments/")
+        return str(path)
     if source == KEYCHAIN:
         return KEYCHAIN
     if source == env_var_name(env):
@@ -91,7 +94,17 @@ def _key_place(project: Project, env: str, source: str, keys_file: Path | None) 
             f"the private key of {env!r} comes from {env_var_name(env)}, which envman cannot change",
             "give --keys-file PATH to receive the new key pair, then put the new key where that variable is set",
         )
-    return str(Path(os.environ[KEYS_FILE_VAR]).absolute())
+    return str(Path(os.environ[KEYS_FILE_VAR]).resolve())
+
+
+def _keep_out_of_git(project: Project, place: str) -> None:
+    """A keys file inside the project goes into .gitignore, as `envman init` does with its own."""
+    from envman.keys import KEYCHAIN
+    from envman.ops import gitignore
+
+    root = project.manifest.root.resolve()
+    if place != KEYCHAIN and Path(place).is_relative_to(root):
+        gitignore(root, Path(place).relative_to(root).as_posix())
 
 
 def plan_rekey(project: Project, env: str, *, keys_file: Path | None = None) -> RekeyPlan:
@@ -124,6 +137,7 @@ def apply_rekey(project: Project, plan: RekeyPlan) -> Change:
     env = plan.env
     old, new = plan.old_private.reveal(), plan.new_private.reveal()
     save_keys(project.manifest.project, env, plan.place, add=[old, new])
+    _keep_out_of_git(project, plan.place)
     detail = {
         "public_key": plan.new_public, "replaced": plan.old_public, "secrets": plan.secrets, "rollback_values": plan.rollbacks,
         "summary": f"rekey {env}: new key pair {key_id(plan.new_public)}, {plan.secrets} secret(s) sealed for it",

@@ -53,5 +53,6 @@ def rekey_cmd(env: str, keys_file: Path | None, dry_run: bool, yes: bool, as_jso
                             question=f"Replace the key pair of {env} and write version {plan.new_version}?",
                             apply=lambda: apply_rekey(project, plan))
     if done and not as_json:
-        click.echo(f"next: give the new key to every deployment that reads {env} ({env_var_name(env)}), "
-                   "and rotate the secrets the old key could read if it leaked")
+        moved = f"the new key is in {where}: use it wherever {env} is read ({env_var_name(env)}, or ENVMAN_KEYS_FILE)" if keys_file else \
+            f"give the new key to every deployment that reads {env} ({env_var_name(env)})"
+        click.echo(f"next: {moved}, and rotate the secrets the old key could read if it leaked")

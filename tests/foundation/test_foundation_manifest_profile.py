@@ -491,3 +491,33 @@ def test_a_profile_that_cannot_be_read_names_where(text: bytes, where: str) -> N
     with pytest.raises(TamperError) as caught:
         profile_from_toml("environments/test.toml", text)
     assert where in caught.value.message and "canary" not in str(caught.value) and "tail9" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("keys_table", "kept"),
+    [
+        ('[keys]\ntest = "envman-pk1:T"\nproduction = "envman-pk1:OLD"\n', None),  # as envman writes it: one line replaced
+        ('[keys] # public keys\nproduction   =   "envman-pk1:OLD"   \ntest = "envman-pk1:T"\n', None),
+        ('[keys]\ntest = "envman-pk1:T"\nproduction = "envman-pk1:OLD" # rotated 2026\n', "# rotated 2026"),  # tomlkit keeps it
+        ("[keys]\ntest = 'envman-pk1:T'\nproduction = 'envman-pk1:OLD'\n", None),  # literal strings: tomlkit
+        ('[keys]\ntest = "envman-pk1:T"\n', None),  # no key yet: added
+    ],
+)
+def test_set_public_key_changes_only_that_key(tmp_path: Path, keys_table: str, kept: str | None) -> None:
+    import tomllib
+
+    from envman.manifest import set_public_key
+
+    head = '# my project\n[project]\nid = "app"\nenvironments = ["test", "production"]\n\n'
+    tail = '\n[variables.PRODUCTION]\ntype = "string"\n# production = "envman-pk1:DECOY"\n'
+    path = tmp_path / "envman.toml"
+    path.write_text(head + keys_table + tail)
+    assert set_public_key(tmp_path, "production", "envman-pk1:NEW") is True
+    text = path.read_text()
+    data = tomllib.loads(text)
+    assert data["keys"] == {"test": "envman-pk1:T", "production": "envman-pk1:NEW"}
+    assert text.startswith(head) and text.endswith(tail), "nothing outside [keys] changes"
+    if kept:
+        assert kept in text
+    assert set_public_key(tmp_path, "production", "envman-pk1:NEW") is False
+    assert path.read_text() == text

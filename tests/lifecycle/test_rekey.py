@@ -164,14 +164,24 @@ def test_a_key_from_the_environment_needs_a_keys_file_to_receive_the_new_one(liv
     assert_refused(cli("rekey", "production", "--yes"), PRIVATE, "--keys-file")
     assert live.snapshot() == untouched
 
+    for own in ("envman.toml", "environments/production.toml", "environments/new-key"):
+        assert_refused(cli("rekey", "production", "--keys-file", own, "--yes"), "is one of envman's own files")
+    assert live.snapshot() == untouched
+
     target = tmp_path / "secure" / "new-production-key"
     done = cli("rekey", "production", "--keys-file", str(target), "--yes")
     assert done.exit_code == 0, done.output
+    assert f"the new key is in {target}" in done.stdout
     keys = read_keys_file(target)
     assert stat.S_IMODE(target.stat().st_mode) == 0o600 and keys[RETIRED] == old_private
     assert keys[PRIVATE] not in done.output and old_private not in done.output
-    assert f"next: give the new key to every deployment that reads production ({PRIVATE})" in done.stdout
-    fresh = _only_keys(monkeypatch, keys[PRIVATE])
+    assert not (live.root / ".gitignore").exists() or "new-production-key" not in (live.root / ".gitignore").read_text()
+
+    inside = cli("rekey", "production", "--keys-file", "secrets/prod.keys", "--yes", env={PRIVATE: keys[PRIVATE]})
+    assert inside.exit_code == 0, inside.output
+    assert "secrets/prod.keys" in (live.root / ".gitignore").read_text().splitlines(), "a keys file in the project is git-ignored"
+    assert stat.S_IMODE((live.root / "secrets" / "prod.keys").stat().st_mode) == 0o600
+    fresh = _only_keys(monkeypatch, read_keys_file(live.root / "secrets" / "prod.keys")[PRIVATE])
     assert fresh.reveal("production", KEY, fresh.store.current("production").secrets[KEY]).reveal()
 
 
