@@ -87,10 +87,12 @@ def stale_public_keys(manifest: Manifest, head: Head | None) -> list[Finding]:
     from envman.errors import ConflictError
     from envman.store import Finding
 
-    findings = []
-    for env in head.keys if head is not None else ():
+    if head is None:
+        return []
+    findings: list[Finding] = []
+    for env in head.keys:
         try:
-            head.check_public_key(manifest, env)  # type: ignore[union-attr]
+            head.check_public_key(manifest, env)
         except ConflictError as exc:
             findings.append(Finding(env, exc.message, "update envman.toml (git pull) or run `envman repair`"))
     return findings
