@@ -88,6 +88,15 @@ class Run(Record):
         at = self.raw.find(b"\n[" + kind + b"." + raw + b"]\n", self.start - 1, self.end)
         return at + 1 if at >= 0 else -1
 
+    def find_groups(self, kind: bytes, block: bytes, name: str) -> tuple[bytes, ...] | None:
+        """The groups of block ``[kind.name]`` in this checked run, or None."""
+        at = self.find(kind, name)
+        if at < 0:
+            return None
+        m = pattern(block).match(self.raw, at, self.end)
+        assert m is not None  # every block of the run matched when it was read
+        return m.groups()
+
     def cut(self) -> bytes:
         """The file without the run."""
         return self.raw[:self.start] + self.raw[self.end:]
@@ -110,20 +119,27 @@ def block_run(raw: bytes, kind: bytes) -> Run | None:
     return Run(raw, start, end)
 
 
+# Distinct names looked up one block at a time before a table builds all its records:
+# a command asks for one variable a few times; a loop over names asks for many.
+ONE_BY_ONE = 8
+
+
 class RunTable(Mapping[str, _T]):
     """A table read from a run of blocks, kept as the file's bytes.
 
     As records, a large profile's tables take about twice the file's size. The run is
     checked when the file is read (``checked_table``); iterating builds the records one
-    at a time and keeps none (an export, a hash), the first lookup builds them all once;
-    a membership test only finds the block's header.
+    at a time and keeps none (an export, a hash); a lookup finds its one block, until
+    ``ONE_BY_ONE`` names were asked for: then all records are built once; a membership
+    test only finds the block's header.
     """
 
-    __slots__ = ("_asked", "_block", "_build", "_count", "_kind", "_names", "_records", "_run")
+    __slots__ = ("_asked", "_block", "_build", "_count", "_found", "_kind", "_names", "_records", "_run")
 
     def __init__(self, run: Run | FileRun, kind: bytes, block: bytes, build: Callable[[tuple[bytes, ...]], _T], count: int) -> None:
         self._run, self._kind, self._block, self._build, self._count = run, kind, block, build, count
         self._records: dict[str, _T] | None = None
+        self._found: dict[str, _T | None] = {}  # looked up one block at a time (None: not in the table)
         self._names: frozenset[str] | None = None  # the names, once a second membership test asked
         self._asked = False
 
@@ -131,14 +147,36 @@ class RunTable(Mapping[str, _T]):
         if self._records is None:
             build = self._build
             self._records = {groups[0].decode(): build(groups) for groups in self._run.groups(self._block)}
+            self._found = {}
         return self._records
 
+    def _lookup(self, name: str) -> _T | None:
+        if self._records is not None:
+            return self._records.get(name)
+        found = self._found
+        if name in found:
+            return found[name]
+        if len(found) >= ONE_BY_ONE:
+            return self._all().get(name)
+        groups = self._run.find_groups(self._kind, self._block, name) if isinstance(name, str) else None
+        record = found[name] = None if groups is None else self._build(groups)
+        return record
+
     def __getitem__(self, name: str) -> _T:
-        return self._all()[name]
+        record = self._lookup(name)
+        if record is None:
+            raise KeyError(name)
+        return record
+
+    def get(self, name: str, default: Any = None) -> Any:
+        record = self._lookup(name)
+        return default if record is None else record
 
     def __contains__(self, name: object) -> bool:
         if self._records is not None:
             return name in self._records
+        if name in self._found:
+            return self._found[name] is not None
         if self._names is None:
             if not self._asked:
                 # One question (`export --only NAME`) scans the run once and builds nothing; a

@@ -93,6 +93,9 @@ class FileRun(Record):
     def has(self, kind: bytes, name: str) -> bool:
         return any(piece.has(kind, name) for piece in self.pieces())
 
+    def find_groups(self, kind: bytes, block: bytes, name: str) -> tuple[bytes, ...] | None:
+        return next((g for piece in self.pieces() if (g := piece.find_groups(kind, block, name)) is not None), None)
+
 
 def _last_block_start(data: bytes, kind: bytes) -> int:
     """Where the last ``[kind.NAME]`` header of ``data`` starts (after its newline), or 0.

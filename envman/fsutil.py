@@ -114,3 +114,41 @@ def shared_lock(path: Path) -> Iterator[None]:
 def write_private(path: Path, data: bytes) -> None:
     """Write a file that holds plaintext: atomically and mode 0600."""
     atomic_write(path, data, mode=0o600)
+
+
+def write_output(path: Path, data: bytes | bytearray, *, mode: int = 0o644, terminal_ok: bool = True) -> None:
+    """Write a file the user named (``-o``): replaced atomically if it is a file, written into if it is not.
+
+    A symlink's target is replaced and the link kept. A device or pipe (``/dev/stdout``,
+    ``/dev/null``, a FIFO) is written directly: renaming a temp file over it would put a
+    regular file in its place. ``terminal_ok`` False refuses a terminal.
+    """
+    import stat
+
+    from envman.errors import UsageError
+
+    try:
+        kind = os.stat(path).st_mode
+    except FileNotFoundError:
+        kind = stat.S_IFREG
+    except OSError as exc:
+        raise _store_error(path, exc) from None
+    if stat.S_ISREG(kind):
+        atomic_write(Path(os.path.realpath(path)), data, mode=mode)
+        return
+    if stat.S_ISDIR(kind):
+        raise UsageError(f"{path} is a folder", "name a file to write")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _store_error(path, exc) from None
+    try:
+        if not terminal_ok and os.isatty(fd):
+            raise UsageError("this would print plaintext secrets to the terminal", f"write to a file, not {path}, or add --reveal")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as exc:
+        raise _store_error(path, exc) from None
+    finally:
+        os.close(fd)

@@ -16,7 +16,7 @@ from envman.records import Record
 from envman.schema import TYPES, VarSpec, check_env_name, is_project_id, spec_from_toml
 
 if TYPE_CHECKING:
-    from envman.blocks import Run
+    pass
 
 MANIFEST = "envman.toml"
 DEFAULT_ENVS = ("test", "staging", "production")
@@ -136,66 +136,33 @@ _VARIABLE_BLOCK = rb'\[variables\.([A-Z_][A-Z0-9_]*)\]\ntype = "(' + "|".join(TY
 class Variables(Mapping[str, VarSpec]):
     """The ``[variables]`` of envman.toml: specs by name.
 
-    Read from a run of plain tables, it keeps the run's bytes: one lookup reads one
-    table, and iterating builds every spec once.
+    Read from a run of plain tables, the specs are a ``RunTable`` over the file's
+    bytes: a command that looks up a few variables builds only those.
     """
 
-    __slots__ = ("_asked", "_run", "_specs")
+    __slots__ = ("_specs",)
 
-    def __init__(self, specs: dict[str, VarSpec] | None = None, run: Run | None = None) -> None:
-        self._specs = (specs or {}) if run is None else None  # None: built from the run when first iterated
-        self._run = run
-        self._asked = False
-
-    def _all(self) -> dict[str, VarSpec]:
-        if self._specs is None:
-            assert self._run is not None
-            self._specs = {spec.name: spec for spec in map(_spec_of, self._run.groups(_VARIABLE_BLOCK))}
-            self._run = None
-        return self._specs
-
-    def _lookup(self, name: str) -> VarSpec | None:
-        if self._specs is not None:
-            return self._specs.get(name)
-        if self._asked:  # a second lookup: likely a loop over names; build them all once, not a search each
-            return self._all().get(name)
-        self._asked = True
-        assert self._run is not None
-        at = self._run.find(b"variables", name)
-        if at < 0:
-            return None
-        from envman.blocks import pattern
-
-        m = pattern(_VARIABLE_BLOCK).match(self._run.raw, at, self._run.end)
-        assert m is not None  # every block of the run matched when it was read
-        return _spec_of(m.groups())
+    def __init__(self, specs: Mapping[str, VarSpec]) -> None:
+        self._specs = specs
 
     def __getitem__(self, name: str) -> VarSpec:
-        spec = self._lookup(name)
-        if spec is None:
-            raise KeyError(name)
-        return spec
+        return self._specs[name]
 
     def get(self, name: str, default: VarSpec | None = None) -> VarSpec | None:  # type: ignore[override]  # specs only
-        if self._specs is not None:  # most calls, once built: one dict lookup
-            return self._specs.get(name, default)
-        spec = self._lookup(name)
-        return default if spec is None else spec
+        return self._specs.get(name, default)
 
     def __contains__(self, name: object) -> bool:
-        if self._specs is not None:
-            return name in self._specs
-        return isinstance(name, str) and self._lookup(name) is not None
+        return name in self._specs
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._all())
+        return iter(self._specs)
 
     def __len__(self) -> int:
-        return len(self._all())
+        return len(self._specs)
 
     def export_names(self, key: str) -> dict[str, str]:
         """Variable -> the name it takes for target or service ``key`` (``export_as``)."""
-        if self._specs is None:
+        if not isinstance(self._specs, dict):
             return {}  # a run of plain tables sets no export_as
         return {name: spec.export_as[key] for name, spec in self._specs.items() if key in spec.export_as}
 
@@ -208,9 +175,9 @@ def _spec_of(groups: tuple[bytes, ...]) -> VarSpec:
     return VarSpec(name.decode(), kind.decode(), required == b"true")
 
 
-def _read_variables_run(raw: bytes) -> tuple[dict[str, Any], Run] | None:
-    """envman.toml parsed like ``tomllib.loads`` but for a run of plain variable tables, checked and returned as is."""
-    from envman.blocks import NotSimple, block_run
+def _read_variables_run(raw: bytes) -> tuple[dict[str, Any], Variables] | None:
+    """envman.toml parsed like ``tomllib.loads`` but for a run of plain variable tables, checked and kept as bytes."""
+    from envman.blocks import NotSimple, RunTable, block_run
     from envman.profile import read_simple_toml
 
     run = block_run(raw, b"variables")
@@ -223,7 +190,7 @@ def _read_variables_run(raw: bytes) -> tuple[dict[str, Any], Run] | None:
         return None
     if data is None or len(set(names)) != len(names) or "variables" in data:
         return None
-    return data, run
+    return data, Variables(RunTable(run, b"variables", _VARIABLE_BLOCK, _spec_of, len(names)))
 
 
 def load_manifest(root: Path | None = None) -> Manifest:
@@ -248,7 +215,7 @@ def load_manifest(root: Path | None = None) -> Manifest:
     # the plain subset envman writes is read without tomllib (see envman.profile.read_simple_toml)
     found = _read_variables_run(raw) if len(raw) >= blocks.BLOCKS_FROM else None
     if found is not None:
-        return parse_manifest(folder, found[0], Variables(run=found[1]))
+        return parse_manifest(folder, *found)
     data = read_simple_toml(text)
     if data is None:
         import tomllib

@@ -87,9 +87,9 @@ def check_cmd(envs: tuple[str, ...], ignore: tuple[str, ...], fmt: str, as_json:
     if output:
         from pathlib import Path
 
-        from envman.fsutil import atomic_write
+        from envman.fsutil import write_output
 
-        atomic_write(Path(output), (text + "\n").encode("utf-8"))
+        write_output(Path(output), (text + "\n").encode("utf-8"))
         click.echo(f"{_tally(findings)}; report written to {output}")
     else:
         click.echo(text)

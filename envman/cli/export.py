@@ -93,12 +93,12 @@ def export_cmd(env: str, fmt: str | None, output: str | None, only: tuple[str, .
         sys.stdout.flush()
         destination = "stdout"
     else:
-        from envman.fsutil import atomic_write
+        from envman.fsutil import write_output
 
         path = Path(output)
         if not path.parent.is_dir():
             raise NotFound(f"folder {path.parent} does not exist", "create it or choose another -o path")
-        atomic_write(path, data, mode=0o600 if export.keys else 0o644)
+        write_output(path, data, mode=0o600 if export.keys else 0o644, terminal_ok=reveal or not export.keys)
         destination = str(path)
     record_export(project, export, fmt, destination)
     if output is not None:

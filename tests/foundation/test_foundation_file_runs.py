@@ -198,3 +198,31 @@ def test_many_membership_questions_read_the_file_twice(tmp_path: Path) -> None:
         assert len(scans) == 1
         assert all(f"K{i:03}" in read.secrets for i in range(50)) and "K050" not in read.secrets and 7 not in read.secrets
     assert len(scans) == 2
+
+
+@pytest.mark.parametrize("open_file", [False, True], ids=["bytes", "open file"])
+def test_lookups_build_one_record_until_a_loop_asks(tmp_path: Path, open_file: bool) -> None:
+    """`get` asks for one variable a few times: only its block is built; the ONE_BY_ONE+1st distinct name builds the table once."""
+    path = _large_profile(tmp_path)
+    read = _read_open(path) if open_file else profile_from_toml("x", path.read_bytes())
+    table = read.secrets
+    assert isinstance(table, RunTable) and isinstance(table.run, FileRun) == open_file
+    built: list[tuple[bytes, ...]] = []
+    real = table._build
+
+    def counting(groups: tuple[bytes, ...]) -> SecretRecord:
+        built.append(groups)
+        return real(groups)
+
+    table._build = counting
+    for _ in range(3):
+        assert table["K007"] == SecretRecord("cipher7", "m7", "fp7") and table.get("K007").masked == "m7" and "K007" in table
+    assert table.get("NOPE") is None and "NOPE" not in table and len(built) == 1
+    with pytest.raises(KeyError):
+        table["NOPE"]
+    for i in range(envman.blocks.ONE_BY_ONE - 2):
+        assert table[f"K{i + 10:03}"].masked == f"m{i + 10}"
+    assert len(built) == envman.blocks.ONE_BY_ONE - 1 and table._records is None
+    assert table["K049"].fingerprint == "fp49"  # one name too many: every record, once
+    assert table._records is not None and len(built) == envman.blocks.ONE_BY_ONE - 1 + 50
+    assert dict(table) == {f"K{i:03}": SecretRecord(f"cipher{i}", f"m{i}", f"fp{i}") for i in range(50)}

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import envman.blocks
 import envman.profile
 from envman.errors import InvalidValue, NotFound, ProjectNotFound, TamperError
-from envman.manifest import Variables, edit_manifest, find_root, load_manifest, parse_manifest, spec_to_table
+from envman.manifest import edit_manifest, find_root, load_manifest, parse_manifest, spec_to_table
 from envman.profile import Profile, SecretRecord, VarMeta, empty_profile, profile_from_mapping, profile_from_toml
 from envman.schema import VarSpec, spec_from_toml
 
@@ -451,11 +451,10 @@ def test_variables_run_reads_what_tomllib_reads(tables: list[tuple[str, str, boo
         expected = None
     got = _read_variables_run(text.encode())
     if got is not None:
-        data, run = got
+        data, lazy = got
         assert expected is not None
         specs = {name: spec_from_toml(name, table) for name, table in expected.pop("variables").items()}
         assert data == expected
-        lazy = Variables(run=run)
         for name, spec in specs.items():  # looked up one by one before the table is built
             assert name in lazy and lazy[name] == spec and lazy.get(name) == spec
         assert "NOT_IN_IT" not in lazy and lazy.get("NOT_IN_IT") is None and "bad name]\n" not in lazy

@@ -27,6 +27,34 @@ def test_dotenv_file_is_0600_atomic_and_recorded(seeded, envman) -> None:  # typ
     assert CANARY not in (seeded.root / "environments" / "ledger.jsonl").read_text()
 
 
+def test_output_through_a_symlink_or_into_a_pipe_keeps_what_is_there(seeded, envman, cli) -> None:  # type: ignore[no-untyped-def]
+    """-o replaces a file atomically, but a symlink stays a symlink (its target is replaced) and a pipe or device is
+    written into, never replaced by a regular file (`-o /dev/null`, `-o /dev/stdout`, a FIFO)."""
+    import threading
+
+    root = seeded.root
+    (root / "deploy").mkdir()
+    (root / "deploy" / "prod.env").write_text("OLD=1\n")
+    os.symlink("deploy/prod.env", root / "current.env")
+    r = envman("export", "production", "--format", "dotenv", "-o", "current.env", cwd=root)
+    assert r.exit_code == 0, r.stderr
+    assert (root / "current.env").is_symlink() and os.readlink(root / "current.env") == "deploy/prod.env"
+    target = root / "deploy" / "prod.env"
+    assert dotenv_values(target)["ALLTKN_API_KEY"] == CANARY and stat.S_IMODE(target.stat().st_mode) == 0o600
+
+    fifo = root / "export.pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    r = envman("export", "production", "--format", "dotenv", "-o", str(fifo), cwd=root)
+    reader.join(timeout=60)
+    assert r.exit_code == 0, r.stderr
+    assert stat.S_ISFIFO(fifo.stat().st_mode), "the pipe is still a pipe"
+    assert f"ALLTKN_API_KEY={CANARY}".encode() in got[0]
+    assert cli("export", "production", "--format", "dotenv", "-o", "deploy").exit_code == 2
+
+
 def test_no_secrets_export_needs_no_key_and_holds_no_secret(seeded, envman) -> None:  # type: ignore[no-untyped-def]
     """--no-secrets works without any private key and the canary is absent; the file is 0644."""
     env = {k: v for k, v in os.environ.items() if k != "ENVMAN_KEYS_FILE"}
