@@ -160,6 +160,7 @@ def write_keys_file(path: Path, keys: dict[str, str]) -> None:
     """Write ``NAME=key`` lines to a keys file, mode 0600 (replacing it atomically)."""
     from envman.fsutil import write_private
 
+    path = Path(os.path.realpath(path))  # a symlink (to a vault mount, say) keeps pointing at the file it names
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     body = "# envman private keys: keep this file secret (mode 0600), never commit it.\n"
     body += "".join(f"{name}={value}\n" for name, value in keys.items() if value)

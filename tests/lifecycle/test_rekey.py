@@ -272,3 +272,15 @@ def test_rekey_through_the_cli(live: Any, cli: Any, envman: Any, prod_key: str) 
     assert [e["event"] for e in json.loads(history.stdout)] == ["rekey", "rekey"]
     assert len(read_keys_file(live.keys_file)[RETIRED].split(",")) == 2
     assert os.environ.get(PRIVATE) is None
+
+
+def test_a_symlinked_keys_file_stays_a_symlink(live: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    vault = tmp_path / "vault" / "keys.env"
+    vault.parent.mkdir()
+    live.keys_file.rename(vault)
+    live.keys_file.symlink_to(vault)
+    p = live.open()
+    plan = plan_rekey(p, "production")
+    apply_rekey(p, plan)
+    assert live.keys_file.is_symlink() and read_keys_file(vault)[PRIVATE] == plan.new_private.reveal()
+    assert stat.S_IMODE(vault.stat().st_mode) == 0o600
