@@ -9,14 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from envman.errors import InvalidValue, NotFound, ProjectNotFound
 from envman.records import Record
 from envman.schema import TYPES, VarSpec, check_env_name, is_project_id, spec_from_toml
-
-if TYPE_CHECKING:
-    pass
 
 MANIFEST = "envman.toml"
 DEFAULT_ENVS = ("test", "staging", "production")

@@ -136,8 +136,8 @@ def apply_rekey(project: Project, plan: RekeyPlan) -> Change:
 
     env = plan.env
     old, new = plan.old_private.reveal(), plan.new_private.reveal()
+    _keep_out_of_git(project, plan.place)  # before the file exists, so no key ever sits in it unignored
     save_keys(project.manifest.project, env, plan.place, add=[old, new])
-    _keep_out_of_git(project, plan.place)
     detail = {
         "public_key": plan.new_public, "replaced": plan.old_public, "secrets": plan.secrets, "rollback_values": plan.rollbacks,
         "summary": f"rekey {env}: new key pair {key_id(plan.new_public)}, {plan.secrets} secret(s) sealed for it",

@@ -37,12 +37,12 @@ def rekey_cmd(env: str, keys_file: Path | None, dry_run: bool, yes: bool, as_jso
       envman rekey production --yes
       envman rekey production --keys-file ~/.envman/new-production-key --yes
     """
-    from envman.keys import KEYCHAIN, env_var_name
+    from envman.keys import env_var_name
     from envman.rekey import apply_rekey, key_id, plan_rekey
 
     project = open_project()
     plan = plan_rekey(project, env, keys_file=keys_file)
-    where = "the OS keychain" if plan.place == KEYCHAIN else plan.place
+    where = plan.place  # keys.KEYCHAIN ("the OS keychain") or a file's path
     if not as_json:
         click.echo(style(f"rekey {env}@{plan.version} as {env}@{plan.new_version}", bold=True))
         click.echo(f"  key pair {key_id(plan.old_public)} → {key_id(plan.new_public)}")
