@@ -45,6 +45,10 @@ class KeyUnavailable(EnvmanError):
     """No usable private key for an environment."""
 
 
+class RetiredKeyMissing(KeyUnavailable):
+    """A value sealed for a key pair `envman rekey` replaced, whose (retired) key is not available here."""
+
+
 class TamperError(EnvmanError):
     """Stored data does not match its ledger, hash chain or encryption binding."""
 

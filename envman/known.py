@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envman.errors import KeyUnavailable
+from envman.errors import KeyUnavailable, RetiredKeyMissing
 
 if TYPE_CHECKING:
     from envman.ops import Project
@@ -52,7 +52,7 @@ def known_secrets(project: Project, *, use_keys: bool = True) -> tuple[list[Know
             if decrypt is not None:
                 try:
                     plaintext = decrypt.decrypt(var, ciphertext).reveal()
-                except KeyUnavailable:  # sealed for a key pair `envman rekey` replaced, whose key is not here
+                except RetiredKeyMissing:  # sealed for a key pair `envman rekey` replaced, whose key is not here
                     if env not in keyless:
                         keyless.append(env)
             found.append(KnownSecret(env, var, current.version if is_current else number, is_current, masked, fp, plaintext))

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from envman.diff import ProfileDiff, diff_profiles
-from envman.errors import ConflictError, EnvmanError, InvalidValue, KeyUnavailable, NotFound, UsageError
+from envman.errors import ConflictError, EnvmanError, InvalidValue, NotFound, RetiredKeyMissing, UsageError
 from envman.ops import Change, Project, _key_ids, effective_meta, good_versions, put_value, resolve_version
 from envman.profile import Profile, SecretRecord, VarMeta
 from envman.records import Record
@@ -292,10 +292,8 @@ def _sealed_for_current_key(project: Project, draft: Profile, target: int, rekey
     env = draft.env
     try:
         return resealed(draft, project.decryptor(env), project.encryptor(env))[0]
-    except KeyUnavailable as exc:
-        if "no key here opens" not in exc.message:
-            raise
-        raise KeyUnavailable(
+    except RetiredKeyMissing:
+        raise RetiredKeyMissing(
             f"version {target} of {env} is sealed for the key pair `envman rekey` replaced at version {rekeyed}, and no key here opens it",
             f"restoring it seals its secrets for the current key: give the retired key in {retired_var_name(env)}"
             " (or use the keychain `envman rekey` stored it in)",

@@ -35,6 +35,7 @@ class Project:
         self.store = store
         self._encryptors: dict[str, Encryptor] = {}
         self._decryptors: dict[str, Decryptor] = {}
+        self._private: dict[str, tuple[str, str]] = {}  # env -> (the private key its decryptor uses, where it was found)
 
     @classmethod
     def open(cls, root: Path | None = None) -> Project:
@@ -63,17 +64,24 @@ class Project:
                 return Decryptor(project, env, current, public, spare=lambda: [*retired_keys(project, env), key],
                                  unopened=lambda var: self._unopened(env, var))
 
+            used = key
             try:
                 self._decryptors[env] = make(key)
             except KeyUnavailable:
                 # A rekey interrupted after envman.toml got the new public key: the new key waits among the retired ones.
-                current = self._retired_key_of(env, public)
-                if current is None:
+                retired = self._retired_key_of(env, public)
+                if retired is None:
                     raise self._wrong_key(env, key, source) from None
-                self._decryptors[env] = make(current)
+                self._decryptors[env], used = make(retired), retired
             except InvalidValue as exc:
                 raise InvalidValue(f"{exc.message} (read from {source})", exc.hint) from None
+            self._private[env] = (used, source)
         return self._decryptors[env]
+
+    def private_key(self, env: str) -> tuple[str, str]:
+        """The private key ``env``'s values are opened with (it matches envman.toml) and where it was found."""
+        self.decryptor(env)
+        return self._private[env]
 
     def _retired_key_of(self, env: str, public: str) -> str | None:
         from envman.crypto import public_from_private
@@ -91,10 +99,10 @@ class Project:
         """Why no key opens a value of ``env``, when it may be sealed for a key pair `envman rekey` replaced."""
         if not self.store.head().keyed.get(env):
             return None
-        from envman.errors import KeyUnavailable
+        from envman.errors import RetiredKeyMissing
         from envman.keys import retired_var_name
 
-        return KeyUnavailable(
+        return RetiredKeyMissing(
             f"{env}/{var}: no key here opens this value: it was sealed for an earlier key pair of {env} (replaced by `envman rekey`),"
             " or it was tampered with",
             f"give the retired keys in {retired_var_name(env)} (or use the keychain `envman rekey` stored them in);"
@@ -124,6 +132,7 @@ class Project:
         self.store.manifest = self.manifest
         self._encryptors.pop(env, None)
         self._decryptors.pop(env, None)
+        self._private.pop(env, None)
 
     def seal(self, env: str, var: str, plaintext: str) -> SecretRecord:
         """Encrypt a secret and compute the forms shown without the key."""

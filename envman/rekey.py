@@ -109,8 +109,7 @@ def _keep_out_of_git(project: Project, place: str) -> None:
 
 def plan_rekey(project: Project, env: str, *, keys_file: Path | None = None) -> RekeyPlan:
     """Plan a new key pair for ``env``: decrypts every secret of its current version (needs its private key)."""
-    from envman.crypto import Encryptor, Secret, generate_keypair, public_from_private
-    from envman.keys import locate_private_key
+    from envman.crypto import Encryptor, Secret, generate_keypair
 
     project.manifest.require_env(env)
     if keys_file is not None and keys_file.is_dir():
@@ -118,9 +117,7 @@ def plan_rekey(project: Project, env: str, *, keys_file: Path | None = None) -> 
     old_public = project.manifest.public_key(env)
     current = project.store.current(env)
     decrypt = project.decryptor(env)  # refuses a missing or wrong key before anything else
-    old_private, source = locate_private_key(project.manifest.project, env)
-    if public_from_private(old_private) != old_public.strip():
-        old_private = project._retired_key_of(env, old_public) or old_private  # an interrupted rekey: see Project.decryptor
+    old_private, source = project.private_key(env)
     place = _key_place(project, env, source, keys_file)
     new_public, new_private = generate_keypair()
     draft, secrets, rollbacks = resealed(current, decrypt, Encryptor(project.manifest.project, env, new_public))

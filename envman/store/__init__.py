@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from typing import Protocol
 
+    from envman.errors import ConflictError
     from envman.ledger import ChainProblem, Entry
     from envman.manifest import Manifest
     from envman.profile import Profile
@@ -43,16 +44,23 @@ class Head(Record):
         """The first version of ``env`` after ``version`` that `envman rekey` wrote (sealed for a new key pair), if any."""
         return next((n for n in self.keyed.get(env, ()) if n > version), None)
 
+    def stale_key(self, manifest: Manifest, env: str) -> ConflictError | None:
+        """The refusal to write ``env`` while envman.toml has a public key its last rekey replaced; None when it has the recorded one."""
+        recorded = self.keys.get(env)
+        if recorded is None or recorded == manifest.public_keys.get(env, "").strip():
+            return None
+        from envman.errors import ConflictError
+
+        return ConflictError(
+            f"envman.toml has a replaced public key for {env}: `envman rekey` gave it a new one at version {self.keyed[env][-1]}",
+            "nothing was changed; update envman.toml (git pull) or run `envman repair`, then re-run",
+        )
+
     def check_public_key(self, manifest: Manifest, env: str) -> None:
         """Refuse to write ``env`` with a public key in envman.toml that `envman rekey` replaced (values sealed for it)."""
-        recorded = self.keys.get(env)
-        if recorded is not None and recorded != manifest.public_keys.get(env, "").strip():
-            from envman.errors import ConflictError
-
-            raise ConflictError(
-                f"envman.toml has a replaced public key for {env}: `envman rekey` gave it a new one at version {self.keyed[env][-1]}",
-                "nothing was changed; update envman.toml (git pull) or run `envman repair`, then re-run",
-            )
+        stale = self.stale_key(manifest, env)
+        if stale is not None:
+            raise stale
 
 
 class Finding(Record):

@@ -84,15 +84,7 @@ def manifest_keys_from(manifest: Manifest, head: Head) -> list[str]:
 
 def stale_public_keys(manifest: Manifest, head: Head | None) -> list[Finding]:
     """Environments whose public key in envman.toml is not the one their last rekey recorded."""
-    from envman.errors import ConflictError
     from envman.store import Finding
 
-    if head is None:
-        return []
-    findings: list[Finding] = []
-    for env in head.keys:
-        try:
-            head.check_public_key(manifest, env)
-        except ConflictError as exc:
-            findings.append(Finding(env, exc.message, "update envman.toml (git pull) or run `envman repair`"))
-    return findings
+    stale = [(env, head.stale_key(manifest, env)) for env in head.keys] if head is not None else []
+    return [Finding(env, error.message, "update envman.toml (git pull) or run `envman repair`") for env, error in stale if error]
